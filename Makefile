@@ -1,0 +1,27 @@
+# The two commands of the README; each bootstraps what it needs on a fresh machine.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: bootstrap demo test lint stack-up stack-down
+
+bootstrap:
+	@bash infra/local/bootstrap.sh
+
+demo: bootstrap
+	$(BIN)/vigie demo $(if $(SECONDS),--seconds $(SECONDS))
+
+# The test fixtures start their own Kafka and MinIO (own ports and state folder).
+test: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -rs
+
+lint: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+stack-up: bootstrap
+	$(BIN)/vigie stack up
+
+stack-down: bootstrap
+	$(BIN)/vigie stack down

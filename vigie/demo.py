@@ -1,0 +1,160 @@
+"""`vigie demo`: the whole pipeline on the local stack with the simulated cameras of a
+configuration, and a console view of what flows.
+
+Stops what it started on Ctrl-C or after `--seconds`: the camera processes always, the stack
+only if the demo was the one to start it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+
+from infra.local import stack
+from infra.local.settings import StackSettings
+from schemas.config import VigieConfig, load
+from schemas.headers import HeaderError, parse_frame_headers
+from schemas.topics import FRAMES_PATTERN, MAX_FRAME_BYTES
+from vigie import provisioning
+from vigie.supervisor import Child, Supervisor
+
+logger = logging.getLogger(__name__)
+
+REPORT_INTERVAL_S = 5.0
+
+
+@dataclass
+class FlowStats:
+    """Frames seen per camera since the last report, from headers only (no payload decoding)."""
+
+    frames: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    last_sequence: dict[str, int] = field(default_factory=dict)
+    bytes: int = 0
+    bad_headers: int = 0
+
+    def report(self, elapsed_s: float) -> str:
+        cams = len(self.frames)
+        total = sum(self.frames.values())
+        line = (
+            f"{total / elapsed_s:6.1f} frames/s from {cams} cameras, "
+            f"{self.bytes / elapsed_s / 1e6:5.2f} MB/s"
+        )
+        if self.bad_headers:
+            line += f", {self.bad_headers} frames with bad headers"
+        self.frames.clear()
+        self.bytes = 0
+        return line
+
+
+def camera_children(config: VigieConfig, config_path: Path, settings: StackSettings) -> list[Child]:
+    """One adapter process per operator: each operator runs its own cameras."""
+    return [
+        Child(
+            name=f"cameras-{op.id}",
+            argv=[
+                sys.executable,
+                "-m",
+                "producers",
+                "--config",
+                str(config_path),
+                "--operator",
+                op.id,
+            ],
+            log_file=settings.logs_dir / f"cameras-{op.id}.log",
+        )
+        for op in config.operators
+        if config.cameras_of(op.id)
+    ]
+
+
+async def watch(
+    bootstrap: str, supervisor: Supervisor, until: float | None, stop: asyncio.Event
+) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id="vigie-demo-console",
+        auto_offset_reset="latest",
+        enable_auto_commit=True,
+        max_partition_fetch_bytes=MAX_FRAME_BYTES,
+    )
+    consumer.subscribe(pattern=FRAMES_PATTERN)
+    await consumer.start()
+    stats = FlowStats()
+    started = last_report = time.monotonic()
+    try:
+        while not stop.is_set() and (until is None or time.monotonic() < until):
+            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            for records in batch.values():
+                for r in records:
+                    try:
+                        routing = parse_frame_headers(list(r.headers))
+                    except HeaderError:
+                        stats.bad_headers += 1
+                        continue
+                    stats.frames[routing.camera_id] += 1
+                    stats.last_sequence[routing.camera_id] = routing.sequence
+                    stats.bytes += len(r.value or b"")
+            supervisor.check()
+            if time.monotonic() - last_report >= REPORT_INTERVAL_S:
+                now = time.monotonic()
+                print(f"[{now - started:5.0f} s] {stats.report(now - last_report)}", flush=True)
+                last_report = now
+    finally:
+        await consumer.stop()
+
+
+def run(config_path: Path, seconds: float = 0.0) -> int:
+    config = load(config_path)
+    settings = StackSettings.from_env()
+    was_running = all(s.answers for s in stack.status(settings))
+    connection = stack.up(settings)
+    asyncio.run(provisioning.provision_all_command(config_path))
+    supervisor = Supervisor(camera_children(config, config_path, settings))
+    supervisor.start()
+    print(_where_to_look(config, settings), flush=True)
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        until = time.monotonic() + seconds if seconds > 0 else None
+        await watch(connection.kafka_bootstrap, supervisor, until, stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        print("stopping the camera adapters...", flush=True)
+        supervisor.stop()
+        if not was_running:
+            print("stopping the stack the demo started...", flush=True)
+            stack.down(settings)
+    return 0
+
+
+def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
+    first = config.operators[0].id
+    return "\n".join(
+        [
+            "",
+            f"Vigie demo: {len(config.cameras)} simulated cameras of "
+            f"{len(config.operators)} operators ({config.region})",
+            f"  frames, decoded:      vigie tail frames.{first}",
+            f"  camera events:        vigie tail camera-events.{first} --from-beginning",
+            "  camera registry:      vigie tail cameras --from-beginning",
+            "  Kafka tooling:        vigie kafka topics --list",
+            "                        vigie kafka consumer-groups --list",
+            f"  MinIO (S3 API):       http://{settings.minio_endpoint}",
+            f"  adapter logs:         {settings.logs_dir}/cameras-*.log",
+            "  stop:                 Ctrl-C",
+            "",
+        ]
+    )

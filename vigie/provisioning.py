@@ -1,0 +1,95 @@
+"""`vigie topics provision` and `vigie provision`: topics, buckets and the camera registry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from infra import provision
+from schemas.codec import CAMERA
+from schemas.config import Camera as CameraConfig
+from schemas.config import VigieConfig, load
+from schemas.records import Camera, SourceKind
+from schemas.storage import AUDIT_BUCKET, archive_bucket
+from schemas.topics import CAMERAS, ProvisionPlan, catalogue
+from vigie import connection
+
+logger = logging.getLogger(__name__)
+
+
+def registry_record(camera: CameraConfig, at: datetime) -> Camera:
+    """The registry entry of a configured camera: everything but the source URL."""
+    return Camera(
+        camera_id=camera.id,
+        operator=camera.operator,
+        name=camera.name,
+        latitude=camera.position.lat,
+        longitude=camera.position.lon,
+        zone=camera.zone,
+        tags=tuple(camera.tags),
+        profile=camera.profile,
+        source_kind=SourceKind(camera.source_kind.upper()),
+        active=True,
+        updated_at=at,
+    )
+
+
+async def provision_topics(bootstrap: str, config: VigieConfig) -> ProvisionPlan:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return await provision.provision_topics(admin, catalogue(o.id for o in config.operators))
+    finally:
+        await admin.close()
+
+
+async def publish_registry(bootstrap: str, config: VigieConfig) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        now = datetime.now(UTC)
+        for camera in config.cameras:
+            await producer.send(
+                CAMERAS, key=camera.id.encode(), value=CAMERA.encode(registry_record(camera, now))
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return len(config.cameras)
+
+
+def report(todo: ProvisionPlan) -> None:
+    print(
+        f"topics: {len(todo.create)} created, {len(todo.unchanged)} unchanged, "
+        f"{len(todo.drift)} drifted"
+    )
+    for spec in todo.create:
+        print(f"  + {spec.name} ({spec.partitions} partitions)")
+    for drift in todo.drift:
+        print(f"  ! {drift}")
+
+
+async def provision_topics_command(config_path: Path, strict: bool) -> int:
+    config = load(config_path)
+    todo = await provision_topics(connection.load().kafka_bootstrap, config)
+    report(todo)
+    return 1 if strict and todo.drift else 0
+
+
+async def provision_all_command(config_path: Path) -> int:
+    config = load(config_path)
+    conn = connection.load()
+    report(await provision_topics(conn.kafka_bootstrap, config))
+    buckets = [archive_bucket(o.id) for o in config.operators] + [AUDIT_BUCKET]
+    created = await asyncio.to_thread(
+        provision.ensure_buckets, connection.minio_client(conn), buckets
+    )
+    print(f"buckets: {len(created)} created, {len(buckets) - len(created)} already there")
+    cameras = await publish_registry(conn.kafka_bootstrap, config)
+    print(f"camera registry: {cameras} cameras published on {CAMERAS}")
+    return 0
