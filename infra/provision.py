@@ -6,6 +6,7 @@ Idempotent: what exists is left alone and compared with the catalogue; drift is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -59,11 +60,37 @@ async def provision_topics(
             if code and for_code(code) is not TopicAlreadyExistsError:
                 message = rest[0] if rest else ""
                 raise ProvisionError(f"creating topic {name}: {for_code(code).__name__} {message}")
+        await wait_for_leaders(admin, [s.name for s in todo.create])
         for spec in todo.create:
             logger.info("topic %s created (%d partitions)", spec.name, spec.partitions)
     for drift in todo.drift:
         logger.warning("topic drift: %s", drift)
     return todo
+
+
+async def wait_for_leaders(
+    admin: AIOKafkaAdminClient, names: Sequence[str], timeout_s: float = 30.0
+) -> None:
+    """Wait until every partition of the new topics has a leader: creation returns before
+    the metadata has propagated, and a producer sending then would get NotLeader errors."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    pending = set(names)
+    while pending:
+        for topic in await admin.describe_topics(sorted(pending)):
+            partitions = topic["partitions"]
+            if (
+                topic["error_code"] == 0
+                and partitions
+                and all(p["leader"] >= 0 for p in partitions)
+            ):
+                pending.discard(topic["topic"])
+        if not pending:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise ProvisionError(
+                f"topics without a leader after {timeout_s:.0f} s: {sorted(pending)}"
+            )
+        await asyncio.sleep(0.1)
 
 
 def ensure_buckets(client: Minio, buckets: Iterable[str], object_lock: bool = True) -> list[str]:

@@ -9,6 +9,7 @@ running demo stack is never touched. VIGIE_KEEP_STACK=1 leaves the stack running
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,9 @@ def stack_settings() -> StackSettings:
 def live_stack(stack_settings: StackSettings) -> Iterator[Connection]:
     """The real Kafka and MinIO for this test session; their address in the environment so
     that code under test (and subprocesses such as `vigie ...`) finds them."""
+    if not any(s.answers for s in stack.status(stack_settings)):
+        # A stack we start ourselves starts empty: test topics of earlier runs do not pile up.
+        shutil.rmtree(stack_settings.state_dir, ignore_errors=True)
     conn = stack.up(stack_settings, timeout_s=120)
     saved = {k: os.environ.get(k) for k in TEST_ENV}
     os.environ.update(TEST_ENV)
