@@ -29,5 +29,6 @@ def test_resized_jpeg_has_the_profile_size() -> None:
     image = np.full((1080, 1920, 3), 128, dtype=np.uint8)
     jpeg = encode_jpeg(resize_to_profile(image, 640, 360), quality=80)
     decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded is not None
     assert decoded.shape == (360, 640, 3)
     assert jpeg[:2] == b"\xff\xd8"
