@@ -10,8 +10,10 @@ bootstrap:
 demo: bootstrap
 	$(BIN)/vigie demo $(if $(SECONDS),--seconds $(SECONDS))
 
-# The test fixtures start their own Kafka and MinIO (own ports and state folder).
+# The test fixtures start their own Kafka and MinIO (own ports and state folder); the camera
+# tests need real peers (GStreamer's RTSP server) from Debian packages.
 test: bootstrap
+	@bash infra/local/test-peers.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q -rs

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from producers.normalise import encode_jpeg, resize_to_profile
+from producers.frames import FrameProcessor, Processed
 from producers.publisher import Publisher
 from producers.sequence import SequenceStore
 from producers.sources.base import FrameSource, SourceError
 from schemas.config import Camera, CameraProfile
-from schemas.records import CameraEvent, CameraEventKind, CameraHealth, Frame, FrameEncoding
+from schemas.records import CameraEvent, CameraEventKind, CameraHealth, Frame
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class CameraAdapter:
         self.profile = profile
         self._source = source
         self._publisher = publisher
-        self._sequences = sequences
+        self._processor = FrameProcessor(camera, profile, sequences)
         self._clock = clock
         self._queue = DropOldestQueue(capacity=max(2, int(profile.max_fps * 2)))
         self.counters = Counters()
@@ -100,23 +100,10 @@ class CameraAdapter:
             health=health,
         )
 
-    def _capture_one(self) -> Frame:
-        """Blocking: read, normalise and encode one image (runs in a worker thread)."""
+    def _capture_one(self) -> Processed:
+        """Blocking: read one image and turn it into a frame (runs in a worker thread)."""
         now = self._clock()
-        image = resize_to_profile(self._source.read(now), self.profile.width, self.profile.height)
-        jpeg = encode_jpeg(image, self.profile.jpeg_quality)
-        height, width = image.shape[:2]
-        return Frame(
-            camera_id=self.camera.id,
-            operator=self.camera.operator,
-            capture_time=now,
-            sequence=self._sequences.next(self.camera.id),
-            width=width,
-            height=height,
-            encoding=FrameEncoding.JPEG,
-            image=jpeg,
-            privacy_masked=False,
-        )
+        return self._processor.process(self._source.read(now), now)
 
     async def run(self, stop: asyncio.Event) -> None:
         publishing = asyncio.create_task(self._publish_loop(), name=f"publish-{self.camera.id}")
@@ -135,6 +122,7 @@ class CameraAdapter:
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self._source.open)
+                self._processor.reset_analysis()
                 await self._publisher.publish_event(self._event(CameraEventKind.ONLINE))
                 attempt = 0
                 await self._capture_loop(stop)
@@ -161,10 +149,12 @@ class CameraAdapter:
         next_at = time.monotonic()
         last_health = time.monotonic()
         while not stop.is_set():
-            frame = await asyncio.to_thread(self._capture_one)
+            processed = await asyncio.to_thread(self._capture_one)
             self.counters.captured += 1
-            if not self._queue.put(frame):
+            if not self._queue.put(processed.frame):
                 self.counters.dropped += 1
+            for event in processed.events:
+                await self._publisher.publish_event(event)
             if time.monotonic() - last_health >= HEALTH_INTERVAL_S:
                 await self._report_health(time.monotonic() - last_health)
                 last_health = time.monotonic()

@@ -10,7 +10,8 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from infra.local.settings import StackSettings
@@ -19,30 +20,32 @@ from producers.publisher import Publisher
 from producers.sequence import SequenceStore
 from producers.sources.base import FrameSource
 from producers.sources.file import FileSource
+from producers.sources.mjpeg import MjpegSource
+from producers.sources.rtsp import RtspSource
+from producers.sources.snapshot import SnapshotSource
 from producers.sources.synthetic import SyntheticSource
-from schemas.config import Camera, CameraProfile, SourceKind, VigieConfig, load
+from schemas.config import Camera, CameraProfile, ConfigError, SourceKind, VigieConfig, load
+from schemas.records import CameraEvent, CameraEventKind
 from vigie import connection
 
 logger = logging.getLogger(__name__)
 
+SourceFactory = Callable[[Camera, CameraProfile, str], FrameSource]
 
-class UnsupportedSourceError(ValueError):
-    """This adapter cannot read the camera's source kind yet."""
+SOURCES: dict[SourceKind, SourceFactory] = {
+    SourceKind.SYNTHETIC: lambda cam, profile, _url: SyntheticSource(
+        cam.id, f"{cam.operator} / {cam.name}", profile.width, profile.height
+    ),
+    SourceKind.FILE: lambda _cam, _profile, url: FileSource(Path(url.removeprefix("file://"))),
+    SourceKind.RTSP: lambda cam, _profile, url: RtspSource(url, stream=cam.stream),
+    SourceKind.MJPEG: lambda _cam, _profile, url: MjpegSource(url),
+    SourceKind.SNAPSHOT: lambda _cam, _profile, url: SnapshotSource(url),
+}
 
 
 def make_source(camera: Camera, profile: CameraProfile) -> FrameSource:
-    source = camera.resolved_source(os.environ)
-    match camera.source_kind:
-        case SourceKind.SYNTHETIC:
-            return SyntheticSource(
-                camera.id, f"{camera.operator} / {camera.name}", profile.width, profile.height
-            )
-        case SourceKind.FILE:
-            return FileSource(Path(source.removeprefix("file://")))
-        case _:
-            raise UnsupportedSourceError(
-                f"camera {camera.id}: source kind {camera.source_kind} is not supported yet"
-            )
+    """The source of a camera; ConfigError when its credentials are missing from the env."""
+    return SOURCES[camera.source_kind](camera, profile, camera.resolved_source(os.environ))
 
 
 def select_cameras(config: VigieConfig, operators: Sequence[str] | None) -> list[Camera]:
@@ -73,8 +76,19 @@ async def run(
             profile = config.profile(camera.profile)
             try:
                 source = make_source(camera, profile)
-            except UnsupportedSourceError as exc:
-                logger.error("%s", exc)  # noqa: TRY400 - a config fact, no traceback
+            except ConfigError as exc:
+                # Not retried: the environment will not change under a running process.
+                reason = "; ".join(issue.message for issue in exc.issues)
+                logger.error("camera %s cannot start: %s", camera.id, reason)  # noqa: TRY400
+                await publisher.publish_event(
+                    CameraEvent(
+                        camera_id=camera.id,
+                        operator=camera.operator,
+                        time=datetime.now(UTC),
+                        kind=CameraEventKind.OFFLINE,
+                        reason=f"configuration: {reason}",
+                    )
+                )
                 continue
             adapters.append(CameraAdapter(camera, profile, source, publisher, sequences))
         logger.info("running %d cameras", len(adapters))

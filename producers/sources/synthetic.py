@@ -36,8 +36,8 @@ class SyntheticScene:
         self._background = self._draw_background(rng)
         self._objects = [
             MovingObject(
-                radius_frac=float(rng.uniform(0.03, 0.07)),
-                speed_frac_per_s=float(rng.uniform(0.05, 0.2)),
+                radius_frac=float(rng.uniform(0.05, 0.09)),
+                speed_frac_per_s=float(rng.uniform(0.4, 1.0)),
                 phase=float(rng.uniform(0, 2 * math.pi)),
                 colour=tuple(int(c) for c in rng.integers(40, 255, size=3)),  # type: ignore[arg-type]
             )

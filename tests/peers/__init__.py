@@ -1,0 +1,1 @@
+"""Real network peers (camera servers) that the integration tests start and stop."""
