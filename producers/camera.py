@@ -102,8 +102,9 @@ class CameraAdapter:
 
     def _capture_one(self) -> Processed:
         """Blocking: read one image and turn it into a frame (runs in a worker thread)."""
-        now = self._clock()
-        return self._processor.process(self._source.read(now), now)
+        image = self._source.read(self._clock())
+        # Stamped when the image is in hand: a network source's read() waits for the next frame.
+        return self._processor.process(image, self._clock())
 
     async def run(self, stop: asyncio.Event) -> None:
         publishing = asyncio.create_task(self._publish_loop(), name=f"publish-{self.camera.id}")

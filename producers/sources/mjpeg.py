@@ -16,8 +16,7 @@ import threading
 from datetime import datetime
 
 from producers.sources.base import Image, SourceError
-from producers.sources.rtsp import NewestOnly
-from producers.sources.snapshot import HttpCamera, decode_jpeg, network_reason
+from producers.sources.net import HttpCamera, NewestOnly, decode_jpeg, network_reason
 
 logger = logging.getLogger(__name__)
 

@@ -20,68 +20,20 @@ import socket
 import threading
 import time
 from datetime import datetime
-from typing import Generic, TypeVar, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import av
 import av.error
 
 from producers.sources.base import Image, SourceError
-from producers.sources.snapshot import display_url, network_reason
+from producers.sources.net import NewestOnly, display_url, network_reason
 from schemas.config import StreamKind
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 # Consecutive undecodable packets after which the stream is declared corrupt.
 MAX_BAD_PACKETS = 100
-
-
-class NewestOnly(Generic[T]):
-    """Hands the newest item of a producer thread to a consumer; unread older items are dropped.
-
-    The producer calls put() for each item and fail() once when it stops for good; the consumer
-    calls take(), which waits for an item newer than the one it took last.
-    """
-
-    def __init__(self, where: str) -> None:
-        self._where = where
-        self._ready = threading.Condition()
-        self._item: T | None = None
-        self._produced = 0
-        self._taken = 0
-        self._error: str | None = None
-        self.dropped = 0
-
-    def put(self, item: T) -> None:
-        with self._ready:
-            if self._produced > self._taken:
-                self.dropped += 1
-            self._item = item
-            self._produced += 1
-            self._ready.notify_all()
-
-    def fail(self, reason: str) -> None:
-        with self._ready:
-            if self._error is None:
-                self._error = reason
-            self._ready.notify_all()
-
-    def take(self, timeout_s: float) -> T:
-        """The newest item not taken yet; SourceError once the producer failed (after any newer
-        item is handed out) or when nothing new comes within `timeout_s`."""
-        deadline = time.monotonic() + timeout_s
-        with self._ready:
-            while self._produced == self._taken and self._error is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise SourceError(f"{self._where}: no frame for {timeout_s:g} s")
-                self._ready.wait(remaining)
-            if self._produced > self._taken and self._item is not None:
-                self._taken = self._produced
-                return self._item
-            raise SourceError(f"{self._where}: {self._error}")
 
 
 def _av_reason(exc: av.FFmpegError, timeout_s: float, elapsed_s: float) -> str:
