@@ -279,3 +279,14 @@ def test_stopped_adapter_reports_its_cameras_offline(observed: Observed) -> None
         last = observed.events[camera][-1]
         assert last.kind is CameraEventKind.OFFLINE
         assert last.reason == "adapter stopped"
+
+
+def test_health_events_report_the_achieved_rate(observed: Observed) -> None:
+    """Operations see each camera's achieved fps, drops and throughput every 10 s."""
+    health = [e.health for e in observed.events["synthetic"] if e.kind is CameraEventKind.HEALTH]
+    assert health
+    assert health[0] is not None
+    assert 0.6 * PROFILE_FPS <= health[0].achieved_fps <= 1.1 * PROFILE_FPS
+    assert health[0].frames_published > 0
+    assert health[0].bytes_per_second > 0
+    assert health[0].dropped_frames == 0
