@@ -7,14 +7,23 @@ Idempotent: what exists is left alone and compared with the catalogue; drift is 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
-from minio import Minio
+from minio import Minio, MinioAdmin
+from minio.commonconfig import ENABLED, Filter
+from minio.error import MinioAdminException
+from minio.lifecycleconfig import Expiration, LifecycleConfig, NoncurrentVersionExpiration, Rule
 
+from schemas.storage import archive_bucket
 from schemas.topics import ExistingTopic, ProvisionPlan, TopicSpec, plan
 
 logger = logging.getLogger(__name__)
@@ -104,3 +113,117 @@ def ensure_buckets(client: Minio, buckets: Iterable[str], object_lock: bool = Tr
         logger.info("bucket %s created (object lock %s)", bucket, "on" if object_lock else "off")
         created.append(bucket)
     return created
+
+
+# --------------------------------------------------------------------------- archive buckets
+
+
+def archive_lifecycle(retention_days: int) -> LifecycleConfig:
+    """Expiry of an archive bucket after ``retention_days`` (the operator's legal retention).
+
+    Archive buckets are versioned (object lock), where expiring the current version only adds
+    a delete marker and keeps the data: the rule also expires noncurrent versions one day after
+    they stop being current, and a second rule removes the delete markers left with no version
+    behind them. The current version expires after ``retention_days - 1`` days so that its data
+    is gone after ``retention_days`` at the latest. Versions under legal hold are never expired.
+    """
+    if retention_days < 1:
+        raise ValueError(f"retention of {retention_days} days: must be at least 1")
+    return LifecycleConfig(
+        [
+            Rule(
+                ENABLED,
+                rule_filter=Filter(prefix=""),
+                rule_id="vigie-retention",
+                expiration=Expiration(days=max(1, retention_days - 1)),
+                noncurrent_version_expiration=NoncurrentVersionExpiration(noncurrent_days=1),
+            ),
+            Rule(
+                ENABLED,
+                rule_filter=Filter(prefix=""),
+                rule_id="vigie-expired-delete-markers",
+                expiration=Expiration(expired_object_delete_marker=True),
+            ),
+        ]
+    )
+
+
+def set_archive_retention(client: Minio, bucket: str, retention_days: int) -> None:
+    """Put the lifecycle rules of :func:`archive_lifecycle` on an archive bucket (idempotent)."""
+    client.set_bucket_lifecycle(bucket, archive_lifecycle(retention_days))
+    logger.info("bucket %s: lifecycle expiry after %d days", bucket, retention_days)
+
+
+@dataclass(frozen=True)
+class OperatorCredentials:
+    """An operator's own MinIO user: it reads its archive bucket and nothing else."""
+
+    operator: str
+    access_key: str
+    secret_key: str
+
+
+def operator_credentials_path(state_dir: Path, operator: str) -> Path:
+    return state_dir / "minio" / "operators" / f"{operator}.json"
+
+
+def operator_policy_name(operator: str) -> str:
+    return f"vigie-archive-read-{operator}"
+
+
+def operator_policy(operator: str) -> dict[str, Any]:
+    """IAM policy of an operator's user: list and read its own archive bucket, nothing else
+    (no writes, no deletes: the archiver writes, retention deletes)."""
+    bucket = archive_bucket(operator)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+            },
+        ],
+    }
+
+
+def load_operator_credentials(state_dir: Path, operator: str) -> OperatorCredentials | None:
+    path = operator_credentials_path(state_dir, operator)
+    if not path.exists():
+        return None
+    return OperatorCredentials(**json.loads(path.read_text()))
+
+
+def ensure_operator_user(admin: MinioAdmin, state_dir: Path, operator: str) -> OperatorCredentials:
+    """Create (or refresh) the operator's MinIO user and policy; idempotent.
+
+    The secret is generated once and kept in the state folder (mode 0600), like the root
+    credentials, never in the repository."""
+    creds = load_operator_credentials(state_dir, operator)
+    if creds is None:
+        creds = OperatorCredentials(
+            operator=operator,
+            access_key=f"vigie-{operator}",
+            secret_key=secrets.token_urlsafe(30),
+        )
+        path = operator_credentials_path(state_dir, operator)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(json.dumps(asdict(creds)))
+        tmp.replace(path)
+    policy = operator_policy_name(operator)
+    admin.policy_add(policy, policy=operator_policy(operator))
+    admin.user_add(creds.access_key, creds.secret_key)
+    try:
+        admin.attach_policy([policy], user=creds.access_key)
+    except MinioAdminException as exc:
+        if "PolicyChangeAlreadyApplied" not in str(exc):
+            raise
+    logger.info("MinIO user %s reads %s only", creds.access_key, archive_bucket(operator))
+    return creds

@@ -43,6 +43,7 @@ from schemas.records import (
     DeadLetter,
     Frame,
     Grant,
+    IncidentCommand,
     IncidentEvent,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "FRAME",
     "GRANT",
     "HEADER_SIZE",
+    "INCIDENT_COMMAND",
     "INCIDENT_EVENT",
     "MARKER",
     "PACKAGED_REGISTRY",
@@ -407,6 +409,7 @@ GRANT = RecordCodec(Grant, "be.vigie.Grant")
 AUDIT_RECORD = RecordCodec(AuditRecord, "be.vigie.AuditRecord")
 ARCHIVE_CHUNK = RecordCodec(ArchiveChunk, "be.vigie.ArchiveChunk")
 DEAD_LETTER = RecordCodec(DeadLetter, "be.vigie.DeadLetter")
+INCIDENT_COMMAND = RecordCodec(IncidentCommand, "be.vigie.IncidentCommand")
 
 CODECS: Mapping[str, RecordCodec[Any]] = {
     codec.record_name: codec
@@ -419,6 +422,7 @@ CODECS: Mapping[str, RecordCodec[Any]] = {
         AUDIT_RECORD,
         ARCHIVE_CHUNK,
         DEAD_LETTER,
+        INCIDENT_COMMAND,
     )
 }
 """Every record codec, by full Avro record name."""

@@ -69,6 +69,14 @@ class IncidentKind(StrEnum):
     OTHER = "OTHER"
 
 
+class IncidentAction(StrEnum):
+    """What an incident command asks for (Avro ``be.vigie.IncidentAction``)."""
+
+    OPEN = "OPEN"
+    UPDATE = "UPDATE"
+    CLOSE = "CLOSE"
+
+
 class GrantStatus(StrEnum):
     """Whether a grant is in force (Avro ``be.vigie.GrantStatus``)."""
 
@@ -248,3 +256,20 @@ class DeadLetter:
     headers: Mapping[str, bytes]
     error_kind: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentCommand:
+    """Open, update or close an incident (``be.vigie.IncidentCommand``)."""
+
+    command_id: str
+    incident_id: str
+    action: IncidentAction
+    operator: str
+    incident_kind: IncidentKind | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_m: float | None = None
+    legal_basis: str | None = None
+    requested_by: str
+    requested_at: datetime

@@ -28,6 +28,8 @@ class TopicKind(StrEnum):
     AUDIT = "audit"
     ARCHIVE_CHUNKS = "archive-chunks"
     DEAD_LETTER = "dead-letter"
+    INCIDENT_COMMANDS = "incident-commands"
+    AUDIT_DRAFTS = "audit-drafts"
 
 
 PER_OPERATOR = (TopicKind.FRAMES, TopicKind.CAMERA_EVENTS, TopicKind.SHARED)
@@ -62,6 +64,8 @@ CAMERAS = str(TopicKind.CAMERAS)
 AUDIT = str(TopicKind.AUDIT)
 ARCHIVE_CHUNKS = str(TopicKind.ARCHIVE_CHUNKS)
 DEAD_LETTER = str(TopicKind.DEAD_LETTER)
+INCIDENT_COMMANDS = str(TopicKind.INCIDENT_COMMANDS)
+AUDIT_DRAFTS = str(TopicKind.AUDIT_DRAFTS)
 
 # A pattern any consumer of every operator's frames subscribes with (router, archiver).
 FRAMES_PATTERN = r"^frames\..+$"
@@ -182,6 +186,24 @@ def catalogue(operators: Iterable[str], sizing: Sizing | None = None) -> list[To
                 "retention.ms": str(30 * _DAY_MS),
                 "max.message.bytes": str(MAX_FRAME_BYTES + 1024 * 1024),
             },
+        ),
+        TopicSpec(
+            INCIDENT_COMMANDS,
+            TopicKind.INCIDENT_COMMANDS,
+            "incident id",
+            "be.vigie.IncidentCommand",
+            s.control_partitions,
+            {"retention.ms": str(90 * _DAY_MS)},
+        ),
+        # Audit records before the policy workers' sealer chains them onto `audit`: partition
+        # p of the drafts feeds partition p of the audit topic (one writer per chain).
+        TopicSpec(
+            AUDIT_DRAFTS,
+            TopicKind.AUDIT_DRAFTS,
+            "operator",
+            "be.vigie.AuditRecord",
+            s.audit_partitions,
+            {"retention.ms": str(30 * _DAY_MS)},
         ),
     ]
     return specs

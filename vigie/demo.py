@@ -75,6 +75,25 @@ def camera_children(config: VigieConfig, config_path: Path, settings: StackSetti
     ]
 
 
+def archiver_child(config: VigieConfig, config_path: Path, settings: StackSettings) -> Child:
+    """The archiver: the operators' frames into their MinIO buckets, in their archive profiles."""
+    operators = [arg for op in config.operators for arg in ("--operator", op.id)]
+    return Child(
+        name="archiver",
+        argv=[sys.executable, "-m", "consumers.archive", "--config", str(config_path), *operators],
+        log_file=settings.logs_dir / "archiver.log",
+    )
+
+
+def policy_child(config_path: Path, settings: StackSettings) -> Child:
+    """The policy worker: incidents, grants, routing to shared.<operator>, audit."""
+    return Child(
+        name="policy-worker",
+        argv=[sys.executable, "-m", "vigie", "policy", "worker", "--config", str(config_path)],
+        log_file=settings.logs_dir / "policy-worker.log",
+    )
+
+
 async def watch(
     bootstrap: str, supervisor: Supervisor, until: float | None, stop: asyncio.Event
 ) -> None:
@@ -117,7 +136,13 @@ def run(config_path: Path, seconds: float = 0.0) -> int:
     was_running = all(s.answers for s in stack.status(settings))
     connection = stack.up(settings)
     asyncio.run(provisioning.provision_all_command(config_path))
-    supervisor = Supervisor(camera_children(config, config_path, settings))
+    supervisor = Supervisor(
+        [
+            *camera_children(config, config_path, settings),
+            archiver_child(config, config_path, settings),
+            policy_child(config_path, settings),
+        ]
+    )
     supervisor.start()
     print(_where_to_look(config, settings), flush=True)
     stop = asyncio.Event()
@@ -150,10 +175,20 @@ def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
             f"  frames, decoded:      vigie tail frames.{first}",
             f"  camera events:        vigie tail camera-events.{first} --from-beginning",
             "  camera registry:      vigie tail cameras --from-beginning",
+            f"  open an incident:     vigie incident open --operator {first} --kind pursuit"
+            " --lat 50.8467 --lon 4.3525 --radius 300 --legal-basis '...' --user me",
+            "  incidents, grants:    vigie incident list; vigie tail grants --from-beginning",
+            f"  shared frames:        vigie tail shared.{first}",
+            "  audit:                vigie audit verify; vigie audit report --from 2025-01-01"
+            " --to 2100-01-01",
+            f"  policy worker log:    {settings.logs_dir}/policy-worker.log",
             "  Kafka tooling:        vigie kafka topics --list",
             "                        vigie kafka consumer-groups --list",
             f"  MinIO (S3 API):       http://{settings.minio_endpoint}",
             f"  adapter logs:         {settings.logs_dir}/cameras-*.log",
+            f"  archive:              vigie archive list --operator {first} --camera <id>"
+            " --from <t> --to <t>",
+            f"  archiver log:         {settings.logs_dir}/archiver.log",
             "  stop:                 Ctrl-C",
             "",
         ]

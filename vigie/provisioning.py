@@ -9,8 +9,11 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from minio import MinioAdmin
+from minio.credentials.providers import StaticProvider
 
 from infra import provision
+from infra.local.settings import Connection, StackSettings
 from schemas.codec import CAMERA
 from schemas.config import Camera as CameraConfig
 from schemas.config import VigieConfig, load
@@ -90,6 +93,26 @@ async def provision_all_command(config_path: Path) -> int:
         provision.ensure_buckets, connection.minio_client(conn), buckets
     )
     print(f"buckets: {len(created)} created, {len(buckets) - len(created)} already there")
+    users = await asyncio.to_thread(provision_archives, conn, config)
+    print(f"archives: retention set on {users} buckets, {users} operator users (read own bucket)")
     cameras = await publish_registry(conn.kafka_bootstrap, config)
     print(f"camera registry: {cameras} cameras published on {CAMERAS}")
     return 0
+
+
+def provision_archives(conn: Connection, config: VigieConfig) -> int:
+    """Each operator's archive retention (bucket lifecycle) and its own MinIO user; the
+    users' credentials go to the state folder (mode 0600)."""
+    client = connection.minio_client(conn)
+    admin = MinioAdmin(
+        endpoint=conn.minio_endpoint,
+        credentials=StaticProvider(conn.minio_access_key, conn.minio_secret_key),
+        secure=False,
+    )
+    state_dir = StackSettings.from_env().state_dir
+    for operator in config.operators:
+        provision.set_archive_retention(
+            client, archive_bucket(operator.id), operator.retention_days
+        )
+        provision.ensure_operator_user(admin, state_dir, operator.id)
+    return len(config.operators)

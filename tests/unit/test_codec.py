@@ -51,6 +51,8 @@ from schemas.records import (
     FrameEncoding,
     Grant,
     GrantStatus,
+    IncidentAction,
+    IncidentCommand,
     IncidentEvent,
     IncidentEventKind,
     IncidentKind,
@@ -189,6 +191,19 @@ SAMPLES: list[Any] = [
         headers={"vigie-camera": b"stib-metro-de-brouckere-03", "vigie-seq": b"12"},
         error_kind="DecodeError",
         reason="bad marker 0x0001",
+    ),
+    IncidentCommand(
+        command_id="6f1c2a8e-3b9d-4f51-9a57-0d4b7c1e2f30",
+        incident_id="inc-2025-0042",
+        action=IncidentAction.OPEN,
+        operator="police-midi",
+        incident_kind=IncidentKind.PURSUIT,
+        latitude=50.8364,
+        longitude=4.3365,
+        radius_m=250.0,
+        legal_basis="Loi caméras, art. 7/1",
+        requested_by="inspector.dupont",
+        requested_at=T0,
     ),
 ]
 

@@ -36,6 +36,7 @@ PINNED_FINGERPRINTS = {
     "be.vigie.Frame": 0xD1839A51D69B2983,
     "be.vigie.Grant": 0x00BE398CE4A43ECD,
     "be.vigie.IncidentEvent": 0x7CBDDD2D34827C27,
+    "be.vigie.IncidentCommand": 0x85801383786D07FA,
 }
 
 

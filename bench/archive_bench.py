@@ -1,0 +1,302 @@
+"""Archive benchmark (issue 5: archive to MinIO).
+
+Measures, in one run on the local stack:
+- archiver throughput (frames/s, MB/s of JPEG in) on a Kafka backlog, against raw MinIO PUTs
+  of the same bytes (one object per chunk, same number of parallel writers) in the same run;
+  target >= 0.8 of raw (mjpeg profile: the I/O path; h264 is CPU-bound and reported apart);
+- stored bytes per camera-hour at 640x360, 5 fps, on the real clip, for both profiles
+  (target <= 150 MB/h for h264), and the encoding cost per frame;
+- time to fetch a one-minute clip (six 10 s chunks) through the retrieval path;
+- archiver RSS with 200 cameras at 5 fps (a backlog of 10 s windows: 200 open chunks).
+
+Run: .venv/bin/python -m bench.archive_bench [--out docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+
+from bench.publish_bench import _replace_section
+from consumers.archive.archiver import Archiver, ArchiverSettings
+from consumers.archive.catalog import chunks_between
+from consumers.archive.chunker import ArchivedFrame, Chunk
+from consumers.archive.encode import encode_chunk
+from consumers.archive.store import archiver_client
+from infra.local import stack
+from infra.local.settings import REPO_ROOT, Connection, StackSettings
+from producers.publisher import Publisher
+from schemas.config import ArchiveProfile
+from schemas.records import Frame, FrameEncoding
+from schemas.storage import archive_bucket
+from tests.integration.archive_support import provision_operator, read_manifests
+
+CLIP = REPO_ROOT.parent / "shared" / "data" / "pedestrians-720p.avi"
+WIDTH, HEIGHT, FPS, WINDOW_S = 640, 360, 5, 10
+START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def clip_jpegs() -> list[bytes]:
+    """The clip at 640x360 sampled at 5 fps (every 10th frame of 50 fps), JPEG quality 80."""
+    capture = cv2.VideoCapture(str(CLIP))
+    frames: list[bytes] = []
+    index = 0
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        if index % 10 == 0:
+            small = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+            frames.append(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
+        index += 1
+    capture.release()
+    if not frames:
+        raise SystemExit(f"cannot read {CLIP}")
+    return frames
+
+
+def chunk_of(jpegs: list[bytes], start_index: int) -> Chunk:
+    window_us = WINDOW_S * 1_000_000
+    first = start_index * window_us
+    chunk = Chunk("bench", "cam", "frames.bench", 0, first, window_us)
+    for i in range(FPS * WINDOW_S):
+        chunk.frames.append(
+            ArchivedFrame(
+                "frames.bench",
+                0,
+                i,
+                "bench",
+                "cam",
+                i,
+                first + i * 1_000_000 // FPS,
+                WIDTH,
+                HEIGHT,
+                jpegs[(start_index * FPS * WINDOW_S + i) % len(jpegs)],
+            )
+        )
+    return chunk
+
+
+def storage_per_hour(jpegs: list[bytes]) -> list[str]:
+    rows = []
+    chunks = [chunk_of(jpegs, i) for i in range(6)]  # one minute
+    frames = sum(len(c.frames) for c in chunks)
+    for profile in ArchiveProfile:
+        started = time.process_time()
+        size = sum(len(encode_chunk(c, profile).data) for c in chunks)
+        cpu_ms = (time.process_time() - started) * 1000 / frames
+        rows.append(f"| {profile.value} | {size * 60 / 1e6:.0f} | {cpu_ms:.2f} |")
+    return rows
+
+
+async def publish_backlog(
+    bootstrap: str, operator: str, cameras: int, per_camera: int, jpegs: list[bytes]
+) -> int:
+    sent = 0
+    async with Publisher(bootstrap, client_id="bench-archive") as publisher:
+        for seq in range(per_camera):
+            for cam in range(cameras):
+                await publisher.publish_frame(
+                    Frame(
+                        camera_id=f"cam-{cam:03d}",
+                        operator=operator,
+                        capture_time=START + timedelta(seconds=seq / FPS),
+                        sequence=seq,
+                        width=WIDTH,
+                        height=HEIGHT,
+                        encoding=FrameEncoding.JPEG,
+                        image=jpegs[(seq + cam) % len(jpegs)],
+                    )
+                )
+                sent += 1
+        await publisher.flush()
+    return sent
+
+
+async def archive_backlog(conn: Connection, operator: str, expected: int) -> tuple[float, int]:
+    """Seconds the archiver takes to store a backlog of ``expected`` frames (from the moment
+    it owns the partitions), and the bytes it stored."""
+    settings = ArchiverSettings(
+        bootstrap=conn.kafka_bootstrap,
+        group_id=f"bench-{operator}",
+        window_s=WINDOW_S,
+        idle_s=0.2,
+        default_profile=ArchiveProfile.MJPEG,
+        operators=(operator,),
+        store_workers=4,
+    )
+    archiver = Archiver(settings, archiver_client(conn, pool_size=8))
+    stop = asyncio.Event()
+    task = asyncio.create_task(archiver.run(stop))
+    while True:
+        if archiver.consumer.assignment() or task.done():
+            break
+        await asyncio.sleep(0.01)
+    started = time.monotonic()  # the group join is start-up, not throughput
+    while True:
+        if archiver.stored_frames >= expected or task.done():
+            break
+        await asyncio.sleep(0.05)
+    elapsed = time.monotonic() - started
+    stop.set()
+    await task
+    return elapsed, archiver.stored_bytes
+
+
+def raw_puts(conn: Connection, operator: str, payloads: list[bytes], workers: int) -> float:
+    client = archiver_client(conn, pool_size=workers * 2)
+    bucket = archive_bucket(operator)
+
+    def put(i: int) -> None:
+        data = payloads[i]
+        client.put_object(bucket, f"raw/{i:06d}.bin", io.BytesIO(data), len(data))
+        client.put_object(bucket, f"raw/{i:06d}.json", io.BytesIO(b"{}" * 1000), 2000)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(put, range(len(payloads))))
+    return time.monotonic() - started
+
+
+def rss_with_cameras(operator: str, cameras: int, log: Path) -> float:
+    """Peak RSS (MB) of an archiver process over a backlog of ``cameras`` cameras."""
+    argv = [
+        sys.executable,
+        "-m",
+        "consumers.archive",
+        "--operator",
+        operator,
+        "--default-profile",
+        "mjpeg",
+        "--group",
+        f"bench-rss-{operator}",
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=os.environ)
+    peak = 0.0
+    quiet_since = time.monotonic()
+    last = ""
+    try:
+        while time.monotonic() - quiet_since < 8:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            rss = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS"))
+            peak = max(peak, rss / 1024)
+            text = log.read_text()
+            if text != last:
+                last, quiet_since = text, time.monotonic()
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(60)
+    return peak
+
+
+async def main_async(conn: Connection, out: Path | None, tmp: Path) -> None:
+    from minio import Minio
+
+    jpegs = clip_jpegs()
+    mean_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
+    root = Minio(
+        conn.minio_endpoint,
+        access_key=conn.minio_access_key,
+        secret_key=conn.minio_secret_key,
+        secure=False,
+    )
+    lines = [
+        "## Archive (bench/archive_bench.py)",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d}, {platform.node()}, {os.cpu_count()} cores, the real clip "
+        f"at {WIDTH}x{HEIGHT} sampled at {FPS} fps (JPEG q80, mean {mean_kb:.0f} KB), "
+        f"{WINDOW_S} s chunks, local Kafka and MinIO on loopback.",
+        "",
+        "Stored bytes per camera-hour and encoding cost:",
+        "",
+        "| profile | MB per camera-hour | CPU ms per frame |",
+        "|---|---|---|",
+        *storage_per_hour(jpegs),
+    ]
+
+    operator = f"bench-{uuid.uuid4().hex[:6]}"
+    await provision_operator(conn.kafka_bootstrap, root, operator)
+    cameras, per_camera = 100, FPS * WINDOW_S * 3
+    sent = await publish_backlog(conn.kafka_bootstrap, operator, cameras, per_camera, jpegs)
+    elapsed, stored = await archive_backlog(conn, operator, sent)
+    manifests = await asyncio.to_thread(read_manifests, root, operator)
+    payloads = []
+    for m in manifests:
+        payloads.append(b"".join(jpegs[i % len(jpegs)] for i in range(m["frame_count"])))
+    raw_s = await asyncio.to_thread(raw_puts, conn, operator, payloads, 4)
+    raw_bytes = sum(map(len, payloads))
+    ours_fps, raw_fps = sent / elapsed, sent / raw_s
+    lines += [
+        "",
+        f"Archiver on a backlog of {sent} frames ({cameras} cameras, mjpeg profile, 4 store "
+        f"workers) against raw MinIO PUTs of the same bytes ({len(payloads)} objects + "
+        "manifests, 4 threads):",
+        "",
+        "| path | frames/s | MB/s | ratio |",
+        "|---|---|---|---|",
+        f"| raw PUTs | {raw_fps:.0f} | {raw_bytes / raw_s / 1e6:.1f} | 1.00 |",
+        f"| archiver (Kafka → chunks → MinIO, commits) | {ours_fps:.0f} | "
+        f"{stored / elapsed / 1e6:.1f} | {ours_fps / raw_fps:.2f} |",
+    ]
+
+    # One minute of one camera: 6 chunks, listed (manifests) then downloaded.
+    started = time.monotonic()
+    chunks = await asyncio.to_thread(
+        chunks_between, root, operator, "cam-000", START, START + timedelta(seconds=30)
+    )
+    for chunk in chunks:
+        response = await asyncio.to_thread(root.get_object, chunk.bucket, chunk.video_key)
+        await asyncio.to_thread(response.read)
+        response.close()
+        response.release_conn()
+    fetch_s = time.monotonic() - started
+    per_minute = fetch_s * (60 / WINDOW_S) / max(1, len(chunks))
+    lines += [
+        "",
+        f"Fetching a clip: {len(chunks)} chunks ({len(chunks) * WINDOW_S} s) listed and "
+        f"downloaded in {fetch_s * 1000:.0f} ms, i.e. about {per_minute * 1000:.0f} ms for "
+        "one minute.",
+    ]
+
+    rss_operator = f"bench-{uuid.uuid4().hex[:6]}"
+    await provision_operator(conn.kafka_bootstrap, root, rss_operator)
+    await publish_backlog(conn.kafka_bootstrap, rss_operator, 200, FPS * WINDOW_S, jpegs)
+    peak = await asyncio.to_thread(rss_with_cameras, rss_operator, 200, tmp / "rss.log")
+    lines += [
+        "",
+        f"Archiver RSS with 200 cameras at {FPS} fps (10 s windows, 200 open chunks of "
+        f"{FPS * WINDOW_S} JPEGs each): peak {peak:.0f} MB.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out is not None:
+        _replace_section(out, "## Archive", text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+    settings = StackSettings.from_env()
+    conn = stack.up(settings)
+    tmp = settings.state_dir / "bench"
+    tmp.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main_async(conn, args.out, tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Audit drafts of archive actions (legal hold, release, retrieval, export).
+
+Drafts go to ``audit-drafts``, keyed by operator; the policy workers' sealer chains them onto
+``audit`` (one writer per chain), so hashes are left empty here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+
+from schemas.codec import AUDIT_RECORD
+from schemas.records import AuditAction, AuditRecord
+from schemas.topics import AUDIT_DRAFTS
+
+__all__ = ["draft", "publish"]
+
+
+def draft(
+    *,
+    actor: str,
+    operator: str,
+    action: AuditAction,
+    reason: str,
+    details: Mapping[str, str],
+    subject_operator: str | None = None,
+    camera_id: str | None = None,
+    incident_id: str | None = None,
+    legal_basis: str | None = None,
+) -> AuditRecord:
+    return AuditRecord(
+        audit_id=uuid.uuid4().hex,
+        time=datetime.now(UTC),
+        actor=actor,
+        operator=operator,
+        action=action,
+        subject_operator=subject_operator,
+        camera_id=camera_id,
+        incident_id=incident_id,
+        legal_basis=legal_basis,
+        reason=reason,
+        details=dict(details),
+        previous_hash=b"",
+        record_hash=b"",
+    )
+
+
+async def publish(bootstrap: str, drafts: Sequence[AuditRecord]) -> None:
+    """Send the drafts and wait for the broker's acknowledgement of each."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, client_id="vigie-archive-audit", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        for record in drafts:
+            await producer.send_and_wait(
+                AUDIT_DRAFTS, key=record.operator.encode(), value=AUDIT_RECORD.encode(record)
+            )
+    finally:
+        await producer.stop()

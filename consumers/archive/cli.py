@@ -1,0 +1,259 @@
+"""The `vigie archive ...` subcommands: thin handlers over the archive and retrieval modules.
+
+Kept light at import (the `vigie` parser imports it): the handlers import what they need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from schemas.config import ArchiveProfile
+
+Handler = Callable[[argparse.Namespace], int]
+ConfigArg = Callable[[argparse.ArgumentParser], None]
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time with its UTC offset (`2026-11-26T12:00:00Z`)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2026-11-26T12:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add Z or +01:00")
+    return moment
+
+
+def _run(args: argparse.Namespace) -> int:
+    from consumers.archive.archiver import ArchiverSettings, run
+    from consumers.archive.store import archiver_client
+    from schemas.config import load
+    from vigie import connection
+
+    profiles = {}
+    if args.config is not None:
+        profiles = {o.id: o.archive_profile for o in load(args.config).operators}
+    conn = connection.load()
+    settings = ArchiverSettings(
+        bootstrap=conn.kafka_bootstrap,
+        group_id=args.group,
+        window_s=args.window_seconds,
+        idle_s=args.idle_seconds,
+        profiles=profiles,
+        default_profile=ArchiveProfile(args.default_profile),
+        store_workers=args.workers,
+        session_timeout_ms=args.session_timeout_ms,
+        commit_interval_s=args.commit_interval_seconds,
+        operators=tuple(args.operator or ()),
+    )
+    asyncio.run(run(settings, archiver_client(conn, pool_size=args.workers + 2)))
+    return 0
+
+
+def _hold(args: argparse.Namespace) -> int:
+    from consumers.archive.hold import hold_window
+    from vigie import connection
+
+    conn = connection.load()
+    result = asyncio.run(
+        hold_window(
+            conn.kafka_bootstrap,
+            connection.minio_client(conn),
+            operator=args.operator,
+            cameras=args.camera,
+            start=args.start,
+            end=args.end,
+            actor=args.actor,
+            reason=args.reason,
+            incident_id=args.incident,
+            legal_basis=args.legal_basis,
+            release=args.archive_command == "release",
+        )
+    )
+    verb = "under legal hold" if result.held else "released from legal hold"
+    print(f"{len(result.objects)} objects of {result.bucket} {verb} (audited)")
+    for key in result.objects:
+        print(f"  {key}")
+    return 0
+
+
+def _retrieve(args: argparse.Namespace) -> int:
+    import sys
+
+    from consumers.retrieval.service import URL_LIFETIME, RetrievalRefused, retrieve
+    from infra.local.settings import StackSettings
+    from vigie import connection
+
+    list_only = args.archive_command == "list"
+    try:
+        result = asyncio.run(
+            retrieve(
+                connection.load(),
+                StackSettings.from_env().state_dir,
+                requester=args.operator,
+                owner=args.owner or args.operator,
+                camera_id=args.camera,
+                start=args.start,
+                end=args.end,
+                actor=args.actor,
+                reason=args.reason,
+                out_dir=None if list_only else args.out,
+                list_only=list_only,
+            )
+        )
+    except RetrievalRefused as exc:
+        print(f"vigie: refused: {exc.reason} (audited)", file=sys.stderr)
+        return 3
+    for clip in result.clips:
+        chunk = clip.chunk
+        where = clip.url or (str(clip.path) if clip.path else chunk.video_key)
+        print(
+            f"{chunk.window_start.isoformat()} p{chunk.part} "
+            f"{chunk.manifest['frame_count']} frames {chunk.manifest['codec']} {where}"
+        )
+    note = "" if list_only or args.out else f", URLs valid {URL_LIFETIME.seconds // 60} min"
+    print(f"{len(result.clips)} chunks ({result.decision.reason}{note}; audited)")
+    return 0
+
+
+def _actor() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], config_arg: ConfigArg
+) -> None:
+    """Add `archive run|hold|release|list|get` to the `vigie` parser."""
+    from consumers.archive.chunker import DEFAULT_IDLE_S, DEFAULT_WINDOW_S
+
+    archive = sub.add_parser("archive", help="the archive in MinIO: archiver, holds, retrieval")
+    archive_sub = archive.add_subparsers(dest="archive_command", required=True)
+
+    def command(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+        p = archive_sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    run = command("run", _run, "archive every operator's frames to MinIO (a consumer group)")
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="configuration giving each operator's archive profile (default: none, all use"
+        " --default-profile)",
+    )
+    run.add_argument(
+        "--default-profile",
+        choices=[p.value for p in ArchiveProfile],
+        default=ArchiveProfile.H264.value,
+        help="archive profile of operators the configuration does not list",
+    )
+    for name, help_ in (
+        ("hold", "put chunks of cameras over a time window under legal hold (audited)"),
+        ("release", "lift the legal hold of chunks of cameras over a time window (audited)"),
+    ):
+        p = command(name, _hold, help_)
+        p.add_argument("--operator", required=True, help="owner of the cameras and the archive")
+        p.add_argument("--camera", action="append", required=True, help="camera id (repeatable)")
+        p.add_argument("--from", dest="start", type=_moment, required=True)
+        p.add_argument("--to", dest="end", type=_moment, required=True)
+        p.add_argument("--reason", required=True, help="why, for the audit record")
+        p.add_argument("--incident", help="incident id the evidence belongs to")
+        p.add_argument("--legal-basis")
+        p.add_argument("--actor", default=_actor(), help="who asks (default: the user)")
+
+    for name, help_ in (
+        ("list", "list a camera's archived chunks over a time window (own or granted)"),
+        ("get", "presigned URLs (or files with --out) of a camera's chunks over a window"),
+    ):
+        p = command(name, _retrieve, help_)
+        p.add_argument("--operator", required=True, help="the operator asking")
+        p.add_argument("--camera", required=True)
+        p.add_argument("--owner", help="operator owning the camera (default: --operator)")
+        p.add_argument("--from", dest="start", type=_moment, required=True)
+        p.add_argument("--to", dest="end", type=_moment, required=True)
+        p.add_argument("--reason", default="archive retrieval", help="why, for the audit")
+        p.add_argument("--actor", default=_actor(), help="who asks (default: the user)")
+        if name == "get":
+            p.add_argument("--out", type=Path, help="write the clips and manifests here")
+
+    run.add_argument("--window-seconds", type=int, default=DEFAULT_WINDOW_S)
+    run.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=DEFAULT_IDLE_S,
+        help="close a camera's chunk after this long without frames",
+    )
+    run.add_argument("--group", default="vigie-archiver", help="Kafka consumer group")
+    run.add_argument("--workers", type=int, default=2, help="parallel chunk stores")
+    run.add_argument(
+        "--operator",
+        action="append",
+        help="archive only this operator's frames (repeatable; default: every operator)",
+    )
+    run.add_argument(
+        "--commit-interval-seconds",
+        type=float,
+        default=1.0,
+        help="how often stored chunks' offsets are committed",
+    )
+    run.add_argument(
+        "--session-timeout-ms",
+        type=int,
+        default=10_000,
+        help="Kafka group session timeout: how soon a dead archiver's partitions move",
+    )
+
+    export = command("export", _export, "an evidence package of an incident (audited)")
+    export.add_argument("incident", help="incident id")
+    export.add_argument("--operator", required=True, help="the operator exporting (grantee)")
+    export.add_argument("--out", type=Path, default=Path("evidence"), help="parent folder")
+    export.add_argument("--reason", required=True, help="why, for the receipt and the audit")
+    export.add_argument("--actor", default=_actor(), help="who exports (default: the user)")
+    verify = command("verify", _verify, "check an evidence package against its hashes")
+    verify.add_argument("package", type=Path)
+
+
+def _export(args: argparse.Namespace) -> int:
+    import sys
+
+    from consumers.archive.evidence import export_incident
+    from consumers.retrieval.service import RetrievalRefused
+    from infra.local.settings import StackSettings
+    from vigie import connection
+
+    try:
+        package = asyncio.run(
+            export_incident(
+                connection.load(),
+                StackSettings.from_env().state_dir,
+                incident_id=args.incident,
+                requester=args.operator,
+                actor=args.actor,
+                reason=args.reason,
+                out_root=args.out,
+            )
+        )
+    except RetrievalRefused as exc:
+        print(f"vigie: refused: {exc.reason} (audited)", file=sys.stderr)
+        return 3
+    print(f"evidence package {package} (verify with `vigie archive verify {package}`)")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from consumers.archive.evidence import verify_package
+
+    report = verify_package(args.package)
+    for problem in report.problems:
+        print(f"FAIL {problem}")
+    print(f"{report.checked} files checked: {'OK' if report.ok else 'NOT INTACT'}")
+    return 0 if report.ok else 1

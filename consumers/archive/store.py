@@ -1,0 +1,124 @@
+"""The MinIO edge of the archiver: chunk objects in, manifests of a window out.
+
+Blocking (minio-py): the archiver calls it from worker threads. Writes are idempotent on the
+deterministic keys of ``schemas.storage``: the video first, then the manifest, which is the
+chunk's commit marker (a chunk exists once its manifest does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+import urllib3
+from minio import Minio
+from minio.error import MinioException
+
+from consumers.archive import manifest as manifests
+from consumers.archive.chunker import Chunk
+from consumers.archive.encode import EncodedChunk
+from infra.local.settings import Connection
+from schemas.storage import (
+    archive_bucket,
+    archive_hour_prefix,
+    archive_manifest_key,
+    archive_object_key,
+    archive_window_prefix,
+    parse_archive_key,
+)
+
+__all__ = ["STORE_ERRORS", "ChunkStore", "archiver_client"]
+
+logger = logging.getLogger(__name__)
+
+STORE_ERRORS: tuple[type[Exception], ...] = (MinioException, urllib3.exceptions.HTTPError, OSError)
+"""What a MinIO call raises when the server is down, slow or refuses: retry later."""
+
+
+def archiver_client(connection: Connection, pool_size: int = 8) -> Minio:
+    """A MinIO client with short timeouts and few retries: the archiver has its own backoff
+    and must notice an outage quickly instead of hanging in a request."""
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=3.0, read=30.0),
+        maxsize=pool_size,
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
+    return Minio(
+        connection.minio_endpoint,
+        access_key=connection.minio_access_key,
+        secret_key=connection.minio_secret_key,
+        secure=False,
+        http_client=http,
+    )
+
+
+class ChunkStore:
+    def __init__(self, client: Minio) -> None:
+        self.client = client
+        self._listed: dict[tuple[str, str], list[str]] = {}
+        self._lock = threading.Lock()
+
+    def stored_manifests(self, chunk: Chunk) -> list[dict[str, Any]]:
+        """The stored manifests of the chunk's camera and window.
+
+        Only asked for chunks a replay re-read, about what earlier runs stored: the listing
+        of a camera's hour is taken once and kept (an earlier run's objects all exist by
+        then), so a replayed backlog costs one LIST per camera-hour, not one per chunk."""
+        bucket = archive_bucket(chunk.operator)
+        hour = archive_hour_prefix(chunk.camera_id, chunk.window_start)
+        with self._lock:
+            keys = self._listed.get((bucket, hour))
+        if keys is None:
+            keys = [o.object_name or "" for o in self.client.list_objects(bucket, prefix=hour)]
+            with self._lock:
+                self._listed[(bucket, hour)] = keys
+        prefix = archive_window_prefix(chunk.camera_id, chunk.window_start)
+        found: list[dict[str, Any]] = []
+        for name in keys:
+            key = parse_archive_key(name)
+            if name.startswith(prefix) and key is not None and key.is_manifest:
+                found.append(manifests.loads(self._read(bucket, name)))
+        return found
+
+    def put(self, chunk: Chunk, encoded: EncodedChunk, stored_at: datetime) -> dict[str, Any]:
+        """Store the video object then the manifest; returns the manifest."""
+        bucket = archive_bucket(chunk.operator)
+        names = manifests.ObjectNames(
+            bucket=bucket,
+            video_key=archive_object_key(
+                chunk.camera_id, chunk.window_start, chunk.part, encoded.format.ext
+            ),
+            manifest_key=archive_manifest_key(chunk.camera_id, chunk.window_start, chunk.part),
+        )
+        sha256 = hashlib.sha256(encoded.data).hexdigest()
+        manifest = manifests.build(chunk, encoded, names, sha256, stored_at)
+        body = manifests.dumps(manifest)
+        self.client.put_object(
+            bucket,
+            names.video_key,
+            io.BytesIO(encoded.data),
+            len(encoded.data),
+            content_type=encoded.format.content_type,
+            metadata={"x-amz-meta-vigie-sha256": sha256},
+        )
+        self.client.put_object(
+            bucket,
+            names.manifest_key,
+            io.BytesIO(body),
+            len(body),
+            content_type="application/json",
+        )
+        logger.debug("chunk %s/%s stored (%d frames)", bucket, names.video_key, len(encoded.frames))
+        return manifest
+
+    def _read(self, bucket: str, key: str) -> bytes:
+        response = self.client.get_object(bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()

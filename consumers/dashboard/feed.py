@@ -1,0 +1,88 @@
+"""The Kafka edge of a dashboard: feeds one operator's DashboardView from the topics that
+operator may read (its own frames and events, frames shared with it, incidents, the registry)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from consumers.dashboard.view import DashboardView
+from schemas.codec import CAMERA, CAMERA_EVENT, FRAME, INCIDENT_EVENT, DecodeError
+from schemas.topics import (
+    CAMERAS,
+    INCIDENTS,
+    MAX_FRAME_BYTES,
+    camera_events_topic,
+    frames_topic,
+    shared_topic,
+)
+from streams.topic_reader import read_partitions
+
+logger = logging.getLogger(__name__)
+
+
+def topics_for(operator: str) -> list[str]:
+    """Everything a dashboard of `operator` reads; never another operator's frames topic."""
+    return [
+        frames_topic(operator),
+        shared_topic(operator),
+        camera_events_topic(operator),
+        INCIDENTS,
+    ]
+
+
+def apply_record(view: DashboardView, record: ConsumerRecord[bytes, bytes]) -> None:
+    value = record.value or b""
+    try:
+        if record.topic == CAMERAS:
+            view.on_registry(CAMERA.decode(value))
+        elif record.topic == INCIDENTS:
+            view.on_incident(INCIDENT_EVENT.decode(value))
+        elif record.topic == camera_events_topic(view.operator):
+            view.on_camera_event(CAMERA_EVENT.decode(value))
+        else:
+            frame = FRAME.decode(value)
+            view.on_frame(
+                record.topic,
+                frame.camera_id,
+                frame.operator,
+                frame.sequence,
+                frame.capture_time,
+                frame.image,
+            )
+    except DecodeError as exc:
+        logger.warning(
+            "%s[%d]@%d undecodable: %s", record.topic, record.partition, record.offset, exc.reason
+        )
+
+
+async def load_registry(view: DashboardView, bootstrap: str) -> None:
+    """The whole compacted camera registry, read once at start (names and positions)."""
+    for records in (await read_partitions(bootstrap, CAMERAS)).values():
+        for record in records:
+            apply_record(view, record)
+
+
+async def follow(view: DashboardView, bootstrap: str, stop: asyncio.Event) -> None:
+    """Live frames, events and incidents from now on (a dashboard shows the present)."""
+    await load_registry(view, bootstrap)
+    consumer = AIOKafkaConsumer(
+        *topics_for(view.operator),
+        bootstrap_servers=bootstrap,
+        group_id=f"vigie-dashboard-{view.operator}-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="latest",
+        max_partition_fetch_bytes=MAX_FRAME_BYTES,
+    )
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=300, max_records=500)
+            for records in batch.values():
+                for record in records:
+                    apply_record(view, record)
+    finally:
+        await consumer.stop()

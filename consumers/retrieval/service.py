@@ -1,0 +1,174 @@
+"""Archive retrieval: list or fetch a camera's chunks over a time window, after checking the
+requester's right to them, and audit every answer (allowed or refused).
+
+An operator's own cameras are read with its own MinIO user (which reads its bucket only);
+another operator's through this service's credentials, only once :func:`archive_access`
+found an archive grant covering the window. Clips are handed out as short-lived presigned
+URLs or written to a folder (video and manifest side by side).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from minio import Minio
+
+from consumers.archive import audit
+from consumers.archive.catalog import StoredChunk, chunks_between
+from consumers.retrieval.access import Decision, archive_access, latest_grants
+from consumers.retrieval.topics import read_topic
+from infra.local.settings import Connection
+from infra.provision import load_operator_credentials
+from schemas.codec import GRANT
+from schemas.records import AuditAction, Grant
+from schemas.topics import GRANTS
+
+__all__ = ["URL_LIFETIME", "Clip", "RetrievalRefused", "Retrieved", "retrieve"]
+
+logger = logging.getLogger(__name__)
+
+URL_LIFETIME = timedelta(minutes=5)
+
+
+class RetrievalRefused(Exception):
+    """The requester may not retrieve this archive (the reason says why)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    chunk: StoredChunk
+    url: str | None = None
+    path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    decision: Decision
+    clips: tuple[Clip, ...]
+
+
+async def read_grants(bootstrap: str) -> list[tuple[str, Grant | None]]:
+    records = await read_topic(bootstrap, GRANTS)
+    return [
+        ((r.key or b"").decode(), None if r.value is None else GRANT.decode(r.value))
+        for r in records
+    ]
+
+
+def _client(conn: Connection, access_key: str, secret_key: str) -> Minio:
+    return Minio(conn.minio_endpoint, access_key=access_key, secret_key=secret_key, secure=False)
+
+
+def _fetch(
+    client: Minio, chunks: list[StoredChunk], out_dir: Path | None, lifetime: timedelta
+) -> list[Clip]:
+    clips = []
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    for chunk in chunks:
+        if out_dir is None:
+            url = client.presigned_get_object(chunk.bucket, chunk.video_key, expires=lifetime)
+            clips.append(Clip(chunk, url=url))
+            continue
+        target = out_dir / chunk.video_key.replace("/", "_")
+        client.fget_object(chunk.bucket, chunk.video_key, str(target))
+        client.fget_object(
+            chunk.bucket, chunk.manifest_key, str(out_dir / chunk.manifest_key.replace("/", "_"))
+        )
+        clips.append(Clip(chunk, path=target))
+    return clips
+
+
+async def retrieve(
+    conn: Connection,
+    state_dir: Path,
+    *,
+    requester: str,
+    owner: str,
+    camera_id: str,
+    start: datetime,
+    end: datetime,
+    actor: str,
+    reason: str,
+    out_dir: Path | None = None,
+    list_only: bool = False,
+    lifetime: timedelta = URL_LIFETIME,
+) -> Retrieved:
+    """The chunks of ``owner``'s camera over [start, end) for ``requester``, as presigned URLs
+    (default), files in ``out_dir``, or just listed; RetrievalRefused if not allowed. Audited
+    either way."""
+    if requester == owner:
+        decision = archive_access(
+            requester=requester, owner=owner, camera_id=camera_id, start=start, end=end, grants=()
+        )
+        creds = load_operator_credentials(state_dir, requester)
+        if creds is None:
+            raise RetrievalRefused(
+                f"operator {requester} has no MinIO user yet: run `vigie provision`"
+            )
+        client = _client(conn, creds.access_key, creds.secret_key)
+    else:
+        grants = latest_grants(await read_grants(conn.kafka_bootstrap))
+        decision = archive_access(
+            requester=requester,
+            owner=owner,
+            camera_id=camera_id,
+            start=start,
+            end=end,
+            grants=grants.values(),
+        )
+        client = _client(conn, conn.minio_access_key, conn.minio_secret_key)
+    details = {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "mode": "list" if list_only else ("files" if out_dir else "presigned-urls"),
+        "decision": decision.reason,
+    }
+    if decision.grant_ids:
+        details["grants"] = ",".join(decision.grant_ids)
+    if not decision.allowed:
+        await audit.publish(
+            conn.kafka_bootstrap,
+            [
+                audit.draft(
+                    actor=actor,
+                    operator=requester,
+                    action=AuditAction.REFUSAL,
+                    reason=f"archive retrieval refused: {decision.reason}",
+                    subject_operator=owner,
+                    camera_id=camera_id,
+                    details=details,
+                )
+            ],
+        )
+        raise RetrievalRefused(decision.reason)
+    chunks = await asyncio.to_thread(chunks_between, client, owner, camera_id, start, end)
+    clips = (
+        [Clip(c) for c in chunks]
+        if list_only
+        else await asyncio.to_thread(_fetch, client, chunks, out_dir, lifetime)
+    )
+    details["chunks"] = str(len(chunks))
+    await audit.publish(
+        conn.kafka_bootstrap,
+        [
+            audit.draft(
+                actor=actor,
+                operator=requester,
+                action=AuditAction.ARCHIVE_RETRIEVAL,
+                reason=reason,
+                subject_operator=owner,
+                camera_id=camera_id,
+                details=details,
+            )
+        ],
+    )
+    return Retrieved(decision, tuple(clips))

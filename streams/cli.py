@@ -1,0 +1,256 @@
+"""Handlers of `vigie incident ...`, `vigie policy worker` and `vigie audit ...`.
+
+Incident commands are produced to `incident-commands` and applied by the policy workers; what
+became of them is read back from `incidents` (`vigie incident list`) and `audit`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+from schemas.codec import AUDIT_RECORD, INCIDENT_COMMAND, INCIDENT_EVENT, DecodeError
+from schemas.config import IncidentKind, load
+from schemas.records import AuditRecord, IncidentCommand, IncidentEvent, IncidentEventKind
+from schemas.topics import AUDIT, INCIDENT_COMMANDS, INCIDENTS
+from streams.audit_chain import verify_chain
+from streams.commands import close_record, open_record, update_record
+from streams.incidents import DEFAULT_GRACE_S
+from streams.report import render_report
+from streams.topic_reader import read_partitions
+from vigie import connection
+
+logger = logging.getLogger(__name__)
+
+GRACE_ENV = "VIGIE_POLICY_GRACE_S"
+"""Default of `vigie policy worker --grace` (tests shorten it)."""
+
+
+def new_incident_id(at: datetime) -> str:
+    return f"inc-{at:%Y%m%d}-{uuid.uuid4().hex[:6]}"
+
+
+async def _send_command(record: IncidentCommand) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=connection.load().kafka_bootstrap, enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            INCIDENT_COMMANDS,
+            key=record.incident_id.encode(),
+            value=INCIDENT_COMMAND.encode(record),
+        )
+    finally:
+        await producer.stop()
+
+
+async def incident_open(
+    *,
+    operator: str,
+    kind: str,
+    lat: float,
+    lon: float,
+    radius: float,
+    legal_basis: str | None,
+    user: str,
+    incident_id: str | None,
+) -> int:
+    at = datetime.now(UTC)
+    record = open_record(
+        incident_id=incident_id or new_incident_id(at),
+        operator=operator,
+        kind=IncidentKind(kind),
+        latitude=lat,
+        longitude=lon,
+        radius_m=radius,
+        legal_basis=legal_basis,
+        requested_by=user,
+        at=at,
+    )
+    await _send_command(record)
+    print(record.incident_id)
+    return 0
+
+
+async def incident_update(
+    *,
+    incident_id: str,
+    lat: float | None,
+    lon: float | None,
+    radius: float | None,
+    user: str,
+    operator: str,
+) -> int:
+    if (lat is None) != (lon is None):
+        print("vigie: give both --lat and --lon, or neither")
+        return 2
+    record = update_record(
+        incident_id=incident_id,
+        operator=operator,
+        latitude=lat,
+        longitude=lon,
+        radius_m=radius,
+        requested_by=user,
+        at=datetime.now(UTC),
+    )
+    await _send_command(record)
+    print(incident_id)
+    return 0
+
+
+async def incident_close(*, incident_id: str, user: str, operator: str) -> int:
+    record = close_record(
+        incident_id=incident_id, operator=operator, requested_by=user, at=datetime.now(UTC)
+    )
+    await _send_command(record)
+    print(incident_id)
+    return 0
+
+
+@dataclass
+class IncidentSummary:
+    incident_id: str
+    operator: str
+    status: str = "refused"
+    kind: str = "?"
+    position: str = "?"
+    cameras: set[str] = field(default_factory=set)
+    last: datetime | None = None
+    reason: str | None = None
+
+
+def summarise(events: Sequence[IncidentEvent]) -> dict[str, IncidentSummary]:
+    """Current state of each incident from its events, in topic order."""
+    incidents: dict[str, IncidentSummary] = {}
+    for e in events:
+        s = incidents.setdefault(e.incident_id, IncidentSummary(e.incident_id, e.operator))
+        s.last = e.time
+        if e.incident_kind is not None:
+            s.kind = e.incident_kind.value
+        if e.latitude is not None and e.longitude is not None:
+            s.position = f"{e.latitude:.5f},{e.longitude:.5f} r={e.radius_m or 0:g} m"
+        if e.kind is IncidentEventKind.OPENED:
+            s.status, s.operator = "open", e.operator
+        elif e.kind is IncidentEventKind.CLOSED:
+            s.status = "closed"
+        elif e.kind is IncidentEventKind.REFUSED:
+            s.reason = e.reason
+        elif e.kind is IncidentEventKind.CAMERA_GRANTED and e.camera_id:
+            s.cameras.add(e.camera_id)
+        elif e.kind is IncidentEventKind.CAMERA_REVOKED and e.camera_id:
+            s.cameras.discard(e.camera_id)
+    return incidents
+
+
+async def incident_list() -> int:
+    by_partition = await read_partitions(connection.load().kafka_bootstrap, INCIDENTS)
+    events = []
+    for records in by_partition.values():
+        for r in records:
+            try:
+                events.append(INCIDENT_EVENT.decode(r.value or b""))
+            except DecodeError as exc:
+                logger.warning("incidents offset %d: %s", r.offset, exc.reason)
+    events.sort(key=lambda e: e.time)
+    for s in summarise(events).values():
+        cameras = ",".join(sorted(s.cameras)) or "-"
+        line = f"{s.incident_id} {s.status} {s.operator} {s.kind} {s.position} cameras={cameras}"
+        if s.reason:
+            line += f" last refusal: {s.reason}"
+        print(line)
+    return 0
+
+
+async def _audit_partitions() -> dict[int, list[tuple[int, AuditRecord | DecodeError]]]:
+    by_partition = await read_partitions(connection.load().kafka_bootstrap, AUDIT)
+    out: dict[int, list[tuple[int, AuditRecord | DecodeError]]] = {}
+    for partition, records in sorted(by_partition.items()):
+        decoded: list[tuple[int, AuditRecord | DecodeError]] = []
+        for r in records:
+            try:
+                decoded.append((r.offset, AUDIT_RECORD.decode(r.value or b"")))
+            except DecodeError as exc:
+                decoded.append((r.offset, exc))
+        out[partition] = decoded
+    return out
+
+
+async def audit_verify() -> int:
+    """Exit 0 when every partition's chain verifies; else 1 and the first break."""
+    ok = True
+    for partition, items in (await _audit_partitions()).items():
+        records: list[AuditRecord] = []
+        offsets: list[int] = []
+        broken: str | None = None
+        for offset, item in items:
+            if isinstance(item, DecodeError):
+                broken = f"offset {offset}: not an audit record ({item.reason})"
+                break
+            records.append(item)
+            offsets.append(offset)
+        report = verify_chain(records)
+        if not report.ok and report.first_break_index is not None:
+            index = report.first_break_index
+            where = f"offset {offsets[index]}" if index < len(offsets) else "end"
+            broken = f"{where}: {report.reason}"
+        if broken is not None:
+            ok = False
+            print(f"{AUDIT}[{partition}]: BROKEN at {broken}")
+            break
+        print(
+            f"{AUDIT}[{partition}]: {report.count} records, chain intact, head {report.head.hex()}"
+        )
+    return 0 if ok else 1
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time; UTC when it has no offset."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def audit_report(start: datetime, end: datetime) -> int:
+    records = [
+        item
+        for items in (await _audit_partitions()).values()
+        for _, item in items
+        if not isinstance(item, DecodeError)
+    ]
+    print(render_report(records, start, end))
+    return 0
+
+
+def policy_worker(
+    config_path: Path, *, app_id: str, grace_s: float | None, web_port: int | None
+) -> int:
+    """Run one policy worker until SIGTERM or Ctrl-C (Faust's worker handles both)."""
+    import faust
+
+    from streams.app import PolicySettings, create_app
+
+    grace = grace_s if grace_s is not None else float(os.environ.get(GRACE_ENV, DEFAULT_GRACE_S))
+    settings = PolicySettings(
+        config=load(config_path),
+        bootstrap=connection.load().kafka_bootstrap,
+        app_id=app_id,
+        grace_s=grace,
+        web_port=web_port,
+    )
+    app = create_app(settings)
+    logger.info(
+        "policy worker %s on %s: grace %.1f s, %d agreements",
+        app_id,
+        settings.bootstrap,
+        grace,
+        len(settings.config.agreements),
+    )
+    worker = faust.Worker(app, loglevel="INFO", quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,145 @@
+"""Incident commands on the wire (``be.vigie.IncidentCommand``) to and from the pure commands of
+``streams.incidents``, pure.
+
+A command's decision time (``at``) is its ``requested_at``: stamped once by whoever produced it,
+so a redelivered command decides exactly the same. A record that cannot be turned into a command
+at all (an OPEN without a kind or position, a latitude out of range) is a :class:`BadCommand`:
+the worker keeps it on the dead-letter topic with the reason. Everything a command *may* lack
+and still be judged (a blank legal basis, an unknown operator, a radius out of bounds) goes
+through and is refused by ``streams.incidents.validate``, with a REFUSED event and an audit
+record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from schemas.config import IncidentKind, Position
+from schemas.records import IncidentAction, IncidentCommand
+from schemas.records import IncidentKind as RecordIncidentKind
+from streams.incidents import CloseIncident, Command, OpenIncident, UpdateIncident
+
+__all__ = ["BadCommand", "close_record", "open_record", "to_command", "update_record"]
+
+
+class BadCommand(ValueError):
+    """An incident command record that does not say what to do."""
+
+
+def _config_kind(kind: RecordIncidentKind) -> IncidentKind:
+    return IncidentKind[kind.name]
+
+
+def _position(record: IncidentCommand) -> Position | None:
+    if record.latitude is None and record.longitude is None:
+        return None
+    if record.latitude is None or record.longitude is None:
+        raise BadCommand("a position needs both latitude and longitude")
+    try:
+        return Position(lat=record.latitude, lon=record.longitude)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise BadCommand(f"bad position: {problems}") from exc
+
+
+def to_command(record: IncidentCommand) -> Command:
+    """The pure command a record asks for; BadCommand when it cannot be one."""
+    position = _position(record)
+    if record.action is IncidentAction.OPEN:
+        if record.incident_kind is None:
+            raise BadCommand("OPEN without an incident kind")
+        if position is None:
+            raise BadCommand("OPEN without a position")
+        if record.radius_m is None:
+            raise BadCommand("OPEN without a radius")
+        return OpenIncident(
+            incident_id=record.incident_id,
+            operator=record.operator,
+            kind=_config_kind(record.incident_kind),
+            position=position,
+            radius_m=record.radius_m,
+            legal_basis=record.legal_basis,
+            requested_by=record.requested_by,
+            at=record.requested_at,
+        )
+    if record.action is IncidentAction.UPDATE:
+        return UpdateIncident(
+            incident_id=record.incident_id,
+            position=position,
+            radius_m=record.radius_m,
+            requested_by=record.requested_by,
+            at=record.requested_at,
+        )
+    return CloseIncident(
+        incident_id=record.incident_id, requested_by=record.requested_by, at=record.requested_at
+    )
+
+
+def _command_id() -> str:
+    return str(uuid.uuid4())
+
+
+def open_record(
+    *,
+    incident_id: str,
+    operator: str,
+    kind: IncidentKind,
+    latitude: float,
+    longitude: float,
+    radius_m: float,
+    legal_basis: str | None,
+    requested_by: str,
+    at: datetime,
+) -> IncidentCommand:
+    return IncidentCommand(
+        command_id=_command_id(),
+        incident_id=incident_id,
+        action=IncidentAction.OPEN,
+        operator=operator,
+        incident_kind=RecordIncidentKind[kind.name],
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=radius_m,
+        legal_basis=legal_basis,
+        requested_by=requested_by,
+        requested_at=at,
+    )
+
+
+def update_record(
+    *,
+    incident_id: str,
+    operator: str,
+    latitude: float | None,
+    longitude: float | None,
+    radius_m: float | None,
+    requested_by: str,
+    at: datetime,
+) -> IncidentCommand:
+    return IncidentCommand(
+        command_id=_command_id(),
+        incident_id=incident_id,
+        action=IncidentAction.UPDATE,
+        operator=operator,
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=radius_m,
+        requested_by=requested_by,
+        requested_at=at,
+    )
+
+
+def close_record(
+    *, incident_id: str, operator: str, requested_by: str, at: datetime
+) -> IncidentCommand:
+    return IncidentCommand(
+        command_id=_command_id(),
+        incident_id=incident_id,
+        action=IncidentAction.CLOSE,
+        operator=operator,
+        requested_by=requested_by,
+        requested_at=at,
+    )

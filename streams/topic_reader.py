@@ -1,0 +1,78 @@
+"""Read a whole topic (or some partitions of it) up to the end offsets taken when reading starts.
+
+For state that must be rebuilt from a topic rather than consumed as a group: the grant index,
+the head of an audit chain, `vigie audit verify`, `vigie incident list`. No consumer group, no
+offset commits: partitions are assigned explicitly and read from the beginning.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from schemas.topics import MAX_FRAME_BYTES
+
+__all__ = ["read_partitions", "reader"]
+
+
+def reader(bootstrap: str, client_id: str = "vigie-reader") -> AIOKafkaConsumer:
+    """A consumer without a group, for assign() and reading from the beginning."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id=f"{client_id}-{uuid.uuid4().hex[:6]}",
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=MAX_FRAME_BYTES + 1024 * 1024,
+    )
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The partitions of `topic`; LookupError if it does not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [
+        p["partition"] for t in described if t["error_code"] == 0 for p in t["partitions"]
+    ]
+    if not partitions:
+        raise LookupError(f"topic {topic} does not exist: provision it from the catalogue")
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
+
+
+async def read_partitions(
+    bootstrap: str, topic: str, partitions: Iterable[int] | None = None
+) -> dict[int, list[Any]]:
+    """Every record (aiokafka ConsumerRecord) of the partitions, by partition, in offset order,
+    up to the end offsets at the start of the call."""
+    consumer = reader(bootstrap)
+    await consumer.start()
+    try:
+        tps = await partitions_of(bootstrap, topic)
+        if partitions is not None:
+            wanted = set(partitions)
+            tps = [tp for tp in tps if tp.partition in wanted]
+        records: dict[int, list[Any]] = {tp.partition: [] for tp in tps}
+        if not tps:
+            return records
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=500)
+            for tp, rs in batch.items():
+                records[tp.partition] += [r for r in rs if r.offset < ends[tp]]
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        return records
+    finally:
+        await consumer.stop()

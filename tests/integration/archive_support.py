@@ -1,0 +1,145 @@
+"""Helpers of the archive tests: an operator of its own, frames that flow, manifests read back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from aiokafka.admin import AIOKafkaAdminClient
+from minio import Minio
+
+from infra.provision import ensure_buckets, provision_topics
+from producers.publisher import Publisher
+from schemas.records import Frame, FrameEncoding
+from schemas.storage import archive_bucket
+from schemas.topics import catalogue
+
+WIDTH, HEIGHT = 160, 96
+
+
+def jpegs(count: int = 8) -> list[bytes]:
+    """Small distinct JPEGs (a moving bar), encoded once per test."""
+    images = []
+    for i in range(count):
+        image = np.full((HEIGHT, WIDTH, 3), 40, np.uint8)
+        x = i * WIDTH // count
+        image[:, x : x + 12] = (0, 200, 255)
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        assert ok
+        images.append(data.tobytes())
+    return images
+
+
+async def provision_operator(bootstrap: str, minio: Minio, operator: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await provision_topics(admin, catalogue([operator]))
+    finally:
+        await admin.close()
+    await asyncio.to_thread(ensure_buckets, minio, [archive_bucket(operator)])
+
+
+async def publish_frames(
+    bootstrap: str,
+    operator: str,
+    cameras: Sequence[str],
+    per_camera: int,
+    interval_s: float,
+    capture_step: timedelta = timedelta(milliseconds=100),
+    start: datetime | None = None,
+) -> dict[str, list[int]]:
+    """Publish ``per_camera`` frames per camera, one round every ``interval_s`` of wall-clock
+    time; capture times advance by ``capture_step`` per frame. Returns the sequences sent."""
+    images = jpegs()
+    start = start or datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    sent: dict[str, list[int]] = {c: [] for c in cameras}
+    async with Publisher(bootstrap, client_id=f"test-{operator}") as publisher:
+        for seq in range(per_camera):
+            acks = []
+            for camera in cameras:
+                frame = Frame(
+                    camera_id=camera,
+                    operator=operator,
+                    capture_time=start + capture_step * seq,
+                    sequence=seq,
+                    width=WIDTH,
+                    height=HEIGHT,
+                    encoding=FrameEncoding.JPEG,
+                    image=images[seq % len(images)],
+                )
+                acks.append(await publisher.publish_frame(frame))
+                sent[camera].append(seq)
+            await asyncio.gather(*acks)
+            await asyncio.sleep(interval_s)
+    return sent
+
+
+def read_manifests(minio: Minio, operator: str) -> list[dict[str, Any]]:
+    bucket = archive_bucket(operator)
+    found = []
+    for obj in minio.list_objects(bucket, recursive=True):
+        name = obj.object_name or ""
+        if name.endswith(".json"):
+            response = minio.get_object(bucket, name)
+            try:
+                found.append(json.loads(response.read()))
+            finally:
+                response.close()
+                response.release_conn()
+    return found
+
+
+def archived_sequences(manifests: Sequence[dict[str, Any]]) -> Counter[tuple[str, int]]:
+    """How many stored chunks hold each (camera, sequence)."""
+    return Counter((m["camera_id"], f["sequence"]) for m in manifests for f in m["frames"])
+
+
+async def wait_archived(
+    minio: Minio, operator: str, expected: int, timeout_s: float = 60.0
+) -> list[dict[str, Any]]:
+    """The operator's manifests once they hold ``expected`` frames (or at the timeout)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        manifests = await asyncio.to_thread(read_manifests, minio, operator)
+        if sum(len(m["frames"]) for m in manifests) >= expected:
+            return manifests
+        if asyncio.get_running_loop().time() > deadline:
+            return manifests
+        await asyncio.sleep(0.5)
+
+
+def start_archiver(operator: str, group: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """`python -m consumers.archive` for one operator, 1 s windows, as a separate process."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "consumers.archive",
+                "--operator",
+                operator,
+                "--group",
+                group,
+                "--window-seconds",
+                "1",
+                "--idle-seconds",
+                "1",
+                "--session-timeout-ms",
+                "6000",
+                *extra,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ,
+        )

@@ -1,0 +1,305 @@
+"""A small world for the policy worker tests: three operators of its own, cameras around one
+place, agreements, the worker as a real `vigie policy worker` subprocess, a frame pump and a
+reader of the `shared.*` topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from infra.provision import provision_topics
+from producers.publisher import Publisher
+from schemas.config import VigieConfig, parse
+from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US
+from schemas.records import Frame, FrameEncoding
+from schemas.topics import MAX_FRAME_BYTES, catalogue, shared_topic
+from streams.geometry import EARTH_RADIUS_M
+
+SESSION_APP_ID = f"vigie-policy-test-{uuid.uuid4().hex[:8]}"
+"""One consumer group for every worker of a test session: workers continue where the previous
+one stopped instead of each new group replaying every earlier test's commands."""
+GRACE_S = 2.0
+ORIGIN = (50.85, 4.35)
+_M_PER_DEG = math.pi * EARTH_RADIUS_M / 180
+
+
+def offset(east_m: float, north_m: float = 0.0) -> tuple[float, float]:
+    lat = ORIGIN[0] + north_m / _M_PER_DEG
+    lon = ORIGIN[1] + east_m / (_M_PER_DEG * math.cos(math.radians(ORIGIN[0])))
+    return lat, lon
+
+
+@dataclass(frozen=True)
+class World:
+    police: str
+    transit: str
+    roads: str
+    config: VigieConfig
+    config_path: Path
+    cameras: dict[str, tuple[str, tuple[float, float]]]
+    """camera id -> (operator, position)."""
+
+
+def build_world(unique: str, directory: Path) -> World:
+    police, transit, roads = f"pol-{unique}", f"tra-{unique}", f"rds-{unique}"
+    cameras = {
+        f"pc1-{unique}": (police, offset(0, 10)),
+        f"tc1-{unique}": (transit, offset(20, 0)),
+        f"rc1-{unique}": (roads, offset(-20, 0)),
+        f"tc2-{unique}": (transit, offset(600, 0)),
+    }
+    data: dict[str, Any] = {
+        "region": f"Test {unique}",
+        "operators": [
+            {"id": police, "name": "Police", "kind": "police"},
+            {"id": transit, "name": "Transit", "kind": "public_transport"},
+            {"id": roads, "name": "Roads", "kind": "roads"},
+        ],
+        "profiles": [{"name": "sd", "width": 320, "height": 180, "max_fps": 5.0}],
+        "cameras": [
+            {
+                "id": camera_id,
+                "operator": operator,
+                "name": camera_id,
+                "position": {"lat": lat, "lon": lon},
+                "zone": "centre",
+                "source_kind": "synthetic",
+                "source": "synthetic://street",
+                "profile": "sd",
+            }
+            for camera_id, (operator, (lat, lon)) in cameras.items()
+        ],
+        "agreements": [
+            {
+                "id": f"tra-pol-{unique}",
+                "owner": transit,
+                "grantee": police,
+                "incident_kinds": ["pursuit"],
+                "max_duration_minutes": 60,
+                "live": True,
+                "archive": True,
+                "legal_basis": "test agreement transit",
+            },
+            {
+                "id": f"rds-pol-{unique}",
+                "owner": roads,
+                "grantee": police,
+                "incident_kinds": ["pursuit"],
+                "max_duration_minutes": 60,
+                "live": True,
+                "archive": False,
+                "legal_basis": "test agreement roads",
+            },
+        ],
+    }
+    path = directory / f"world-{unique}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return World(police, transit, roads, parse(data, str(path)), path, cameras)
+
+
+async def provision(bootstrap: str, world: World) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await provision_topics(admin, catalogue(o.id for o in world.config.operators))
+    finally:
+        await admin.close()
+
+
+def vigie(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vigie", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        timeout=timeout,
+        check=False,
+    )
+
+
+class WorkerProcess:
+    """`vigie policy worker` as a subprocess, its output in a log file."""
+
+    def __init__(self, world: World, log_dir: Path, name: str = "worker") -> None:
+        self.log = log_dir / f"{name}.log"
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "vigie",
+                    "policy",
+                    "worker",
+                    "--config",
+                    str(world.config_path),
+                    "--app-id",
+                    SESSION_APP_ID,
+                    "--grace",
+                    str(GRACE_S),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=os.environ,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def wait_for(self, text: str, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while text not in self.output():
+            assert self.process.poll() is None, f"worker exited:\n{self.output()[-4000:]}"
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.output()[-4000:]}"
+            await asyncio.sleep(0.2)
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def frame(camera_id: str, operator: str, sequence: int, at: datetime) -> Frame:
+    return Frame(
+        camera_id=camera_id,
+        operator=operator,
+        capture_time=at,
+        sequence=sequence,
+        width=320,
+        height=180,
+        encoding=FrameEncoding.JPEG,
+        image=b"\xff\xd8" + bytes(200) + b"\xff\xd9",
+    )
+
+
+@contextlib.asynccontextmanager
+async def frame_pump(bootstrap: str, world: World, interval_s: float = 0.1) -> AsyncIterator[None]:
+    """Publish a frame of every camera every `interval_s`, captured now, while the block runs."""
+    stop = asyncio.Event()
+
+    async def pump() -> None:
+        sequence = 0
+        async with Publisher(bootstrap, client_id="policy-test-cameras") as publisher:
+            while not stop.is_set():
+                now = datetime.now(UTC)
+                for camera_id, (operator, _) in world.cameras.items():
+                    await publisher.publish_frame(frame(camera_id, operator, sequence, now))
+                sequence += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval_s)
+
+    task = asyncio.create_task(pump())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@dataclass
+class Received:
+    topic: str
+    camera_id: str
+    capture_us: int
+    received: float
+    """time.time() when read."""
+
+
+@dataclass
+class SharedReader:
+    """Reads every `shared.<operator>` topic of the world from their current end."""
+
+    bootstrap: str
+    operators: list[str]
+    received: list[Received] = field(default_factory=list)
+    _consumer: AIOKafkaConsumer | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> SharedReader:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=MAX_FRAME_BYTES,
+        )
+        await self._consumer.start()
+        tps = [
+            TopicPartition(shared_topic(op), p)
+            for op in self.operators
+            for p in sorted(self._consumer.partitions_for_topic(shared_topic(op)) or [0, 1, 2])
+        ]
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=200)
+            now = time.time()
+            for records in batch.values():
+                for r in records:
+                    headers = dict(r.headers)
+                    self.received.append(
+                        Received(
+                            r.topic,
+                            headers[HEADER_CAMERA].decode(),
+                            int(headers[HEADER_CAPTURE_US]),
+                            now,
+                        )
+                    )
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    def cameras_on(self, operator: str, since_us: int = 0) -> set[str]:
+        topic = shared_topic(operator)
+        return {r.camera_id for r in self.received if r.topic == topic and r.capture_us >= since_us}
+
+    async def wait_for_cameras(
+        self, operator: str, expected: set[str], since_us: int, timeout_s: float = 20.0
+    ) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.cameras_on(operator, since_us) != expected:
+            assert time.monotonic() < deadline, (
+                f"shared.{operator}: {sorted(self.cameras_on(operator, since_us))},"
+                f" expected {sorted(expected)}"
+            )
+            await asyncio.sleep(0.2)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000

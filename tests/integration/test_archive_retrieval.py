@@ -1,0 +1,217 @@
+"""Archive retrieval through `vigie archive list|get`: an operator reads its own archive with
+its own MinIO user; another operator's archive is refused without an archive grant and handed
+out (short-lived presigned URLs) once the `grants` topic holds one; every answer is audited."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from minio import Minio, MinioAdmin
+from minio.credentials.providers import StaticProvider
+
+from consumers.retrieval.topics import read_topic
+from infra.local.settings import Connection, StackSettings
+from infra.provision import ensure_operator_user
+from schemas.codec import AUDIT_RECORD, GRANT
+from schemas.records import AuditAction, Grant, GrantStatus
+from schemas.topics import AUDIT_DRAFTS, GRANTS
+from tests.integration.archive_support import provision_operator, publish_frames
+from tests.integration.test_archive_store import archive_once
+
+START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _vigie(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vigie", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        timeout=60,
+        check=False,
+    )
+
+
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        data: bytes = response.read()
+    return data
+
+
+def _window(operator: str, owner: str, *extra: str) -> list[str]:
+    return [
+        "--operator",
+        operator,
+        "--owner",
+        owner,
+        "--camera",
+        "cam-a",
+        "--from",
+        START.isoformat(),
+        "--to",
+        (START + timedelta(seconds=2)).isoformat(),
+        *extra,
+    ]
+
+
+async def test_own_archive_directly_another_only_with_an_archive_grant_all_audited(
+    kafka_bootstrap: str,
+    minio_client: Minio,
+    live_stack: Connection,
+    stack_settings: StackSettings,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    owner, other = f"own-{unique}", f"oth-{unique}"
+    for op in (owner, other):
+        await provision_operator(kafka_bootstrap, minio_client, op)
+    admin = MinioAdmin(
+        endpoint=live_stack.minio_endpoint,
+        credentials=StaticProvider(live_stack.minio_access_key, live_stack.minio_secret_key),
+        secure=False,
+    )
+    await asyncio.to_thread(ensure_operator_user, admin, stack_settings.state_dir, owner)
+    await publish_frames(kafka_bootstrap, owner, ["cam-a"], 30, interval_s=0.0)
+    await archive_once(kafka_bootstrap, minio_client, owner, 30)
+
+    own = await asyncio.to_thread(
+        _vigie, "archive", "get", *_window(owner, owner, "--out", str(tmp_path / "own"))
+    )
+    assert own.returncode == 0, own.stderr
+    assert "2 chunks (own camera" in own.stdout
+    assert len(list((tmp_path / "own").glob("*.mp4"))) == 2
+
+    refused = await asyncio.to_thread(_vigie, "archive", "list", *_window(other, owner))
+    assert refused.returncode == 3
+    assert "refused" in refused.stderr
+    assert "no archive grant" in refused.stderr
+
+    grant = Grant(
+        grant_id=f"g-{unique}",
+        incident_id=f"inc-{unique}",
+        camera_id="cam-a",
+        owner_operator=owner,
+        grantee_operator=other,
+        live=True,
+        archive=True,
+        valid_from=START - timedelta(hours=1),
+        valid_until=START + timedelta(hours=1),
+        legal_basis="test",
+        agreement_id="agr-test",
+        granted_by="test",
+        status=GrantStatus.ACTIVE,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(GRANTS, key=grant.grant_id.encode(), value=GRANT.encode(grant))
+    finally:
+        await producer.stop()
+
+    allowed = await asyncio.to_thread(_vigie, "archive", "get", *_window(other, owner))
+    assert allowed.returncode == 0, allowed.stderr
+    urls = [line.split()[-1] for line in allowed.stdout.splitlines() if "http://" in line]
+    assert len(urls) == 2
+    video = await asyncio.to_thread(_download, urls[0])
+    assert video[4:8] == b"ftyp"  # an MP4, fetched without any credentials
+    assert "X-Amz-Expires=300" in urls[0]
+
+    drafts = [AUDIT_RECORD.decode(r.value) for r in await read_topic(kafka_bootstrap, AUDIT_DRAFTS)]
+    archive_actions = {AuditAction.ARCHIVE_RETRIEVAL, AuditAction.REFUSAL}
+    actions = [
+        (d.operator, d.action)
+        for d in drafts
+        if d.subject_operator == owner and d.action in archive_actions
+    ]
+    assert actions == [
+        (owner, AuditAction.ARCHIVE_RETRIEVAL),
+        (other, AuditAction.REFUSAL),
+        (other, AuditAction.ARCHIVE_RETRIEVAL),
+    ]
+
+
+async def _publish_grant(bootstrap: str, grant: Grant) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(GRANTS, key=grant.grant_id.encode(), value=GRANT.encode(grant))
+    finally:
+        await producer.stop()
+
+
+async def test_evidence_export_of_an_incident_verifies_and_detects_tampering(
+    kafka_bootstrap: str,
+    minio_client: Minio,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    """The grantee exports what the incident's archive grants allowed: clips, manifests, hashes
+    and a receipt; `verify` passes on the package and names a clip altered afterwards."""
+    owner, other = f"own-{unique}", f"oth-{unique}"
+    for op in (owner, other):
+        await provision_operator(kafka_bootstrap, minio_client, op)
+    await publish_frames(kafka_bootstrap, owner, ["cam-a"], 30, interval_s=0.0)
+    await archive_once(kafka_bootstrap, minio_client, owner, 30)
+    incident = f"inc-{unique}"
+    await _publish_grant(
+        kafka_bootstrap,
+        Grant(
+            grant_id=f"{incident}:cam-a",
+            incident_id=incident,
+            camera_id="cam-a",
+            owner_operator=owner,
+            grantee_operator=other,
+            live=True,
+            archive=True,
+            valid_from=START - timedelta(minutes=1),
+            valid_until=START + timedelta(hours=1),
+            legal_basis="Art. 25/3 LFP",
+            agreement_id="agr-test",
+            granted_by="vigie-policy",
+            status=GrantStatus.REVOKED,
+            revoked_at=START + timedelta(seconds=3),  # closed: still exportable up to here
+        ),
+    )
+
+    refused = await asyncio.to_thread(
+        _vigie, "archive", "export", incident, "--operator", owner, "--reason", "x",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+
+    exported = await asyncio.to_thread(
+        _vigie, "archive", "export", incident, "--operator", other,
+        "--reason", "court request 2026/123", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    package = next(p for p in tmp_path.iterdir() if p.name.startswith(incident))  # noqa: ASYNC240
+    clips = sorted((package / "clips" / owner / "cam-a").iterdir())
+    # 1-second chunks from START on; the grant was revoked at START + 3 s: three chunks.
+    assert len([c for c in clips if c.suffix == ".mp4"]) == 3
+    receipt = (package / "receipt.json").read_text()
+    assert "court request 2026/123" in receipt
+    assert "Art. 25/3 LFP" in receipt
+
+    intact = await asyncio.to_thread(_vigie, "archive", "verify", str(package))
+    assert intact.returncode == 0, intact.stdout
+    assert "OK" in intact.stdout
+
+    video = next(c for c in clips if c.suffix == ".mp4")
+    data = bytearray(video.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    video.write_bytes(bytes(data))
+    tampered = await asyncio.to_thread(_vigie, "archive", "verify", str(package))
+    assert tampered.returncode == 1
+    assert video.name in tampered.stdout
+    assert "NOT INTACT" in tampered.stdout
+
+    drafts = [AUDIT_RECORD.decode(r.value) for r in await read_topic(kafka_bootstrap, AUDIT_DRAFTS)]
+    exports = [d for d in drafts if d.action is AuditAction.EXPORT and d.incident_id == incident]
+    assert [(d.operator, d.reason) for d in exports] == [(other, "court request 2026/123")]

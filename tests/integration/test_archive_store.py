@@ -1,0 +1,209 @@
+"""What an archived chunk is in MinIO: a video standard tools play, with a manifest that
+accounts for every frame; the operator's retention as a lifecycle rule; evidence under legal
+hold that nobody can delete; per-operator credentials that read their own bucket only."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from minio import Minio, MinioAdmin
+from minio.credentials.providers import StaticProvider
+from minio.error import S3Error
+
+from consumers.archive import manifest as manifests
+from consumers.archive.archiver import Archiver, ArchiverSettings
+from consumers.archive.hold import hold_window
+from consumers.retrieval.topics import read_topic
+from infra.local.settings import Connection
+from infra.provision import ensure_operator_user, set_archive_retention
+from schemas.codec import AUDIT_RECORD
+from schemas.records import AuditAction
+from schemas.storage import archive_bucket
+from schemas.topics import AUDIT_DRAFTS
+from tests.integration.archive_support import (
+    provision_operator,
+    publish_frames,
+    read_manifests,
+    wait_archived,
+)
+
+START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CAMERAS = ["cam-a", "cam-b"]
+PER_CAMERA = 30  # 3 s of capture at 100 ms: three 1 s windows per camera
+
+
+async def archive_once(
+    bootstrap: str, minio: Minio, operator: str, expected: int
+) -> list[dict[str, Any]]:
+    """Run an archiver (in this process) until the operator's frames are stored, then stop it."""
+    settings = ArchiverSettings(
+        bootstrap=bootstrap,
+        group_id=f"archiver-{operator}",
+        window_s=1,
+        idle_s=1.0,
+        operators=(operator,),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(Archiver(settings, minio).run(stop))
+    try:
+        return await wait_archived(minio, operator, expected, timeout_s=45)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture(scope="module")
+async def archived(kafka_bootstrap: str, minio_client: Minio) -> str:
+    """An operator with two cameras' frames archived (H.264 profile)."""
+    operator = f"op-{uuid.uuid4().hex[:8]}"
+    await provision_operator(kafka_bootstrap, minio_client, operator)
+    await publish_frames(kafka_bootstrap, operator, CAMERAS, PER_CAMERA, interval_s=0.0)
+    await archive_once(kafka_bootstrap, minio_client, operator, len(CAMERAS) * PER_CAMERA)
+    return operator
+
+
+def _read(minio: Minio, bucket: str, key: str) -> bytes:
+    response = minio.get_object(bucket, key)
+    try:
+        return response.read()
+    finally:
+        response.close()
+        response.release_conn()
+
+
+async def test_each_chunk_is_a_playable_video_holding_exactly_its_manifest_frames(
+    archived: str, minio_client: Minio
+) -> None:
+    found = await asyncio.to_thread(read_manifests, minio_client, archived)
+    assert sum(m["frame_count"] for m in found) == len(CAMERAS) * PER_CAMERA
+    assert len(found) == len(CAMERAS) * 3  # 1 s windows, cut on capture time
+    for manifest in found:
+        video = await asyncio.to_thread(
+            _read, minio_client, archive_bucket(archived), manifest["video_key"]
+        )
+        assert hashlib.sha256(video).hexdigest() == manifest["video_sha256"]
+        assert len(video) == manifest["video_bytes"]
+        assert (manifest["container"], manifest["codec"]) == ("mp4", "h264")
+        with av.open(io.BytesIO(video), "r") as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "h264"
+            pts = [frame.pts for frame in container.decode(stream)]
+        assert len(pts) == manifest["frame_count"]
+        capture = [f["capture_us"] for f in manifest["frames"]]
+        assert capture == sorted(capture)
+        assert manifest["first_sequence"] == min(f["sequence"] for f in manifest["frames"])
+        event = manifests.archive_chunk_of(manifest)
+        assert event.window_end - event.window_start == timedelta(seconds=1)
+
+
+async def test_retention_is_a_lifecycle_rule_that_also_expires_old_versions_and_markers(
+    archived: str, minio_client: Minio
+) -> None:
+    bucket = archive_bucket(archived)
+    await asyncio.to_thread(set_archive_retention, minio_client, bucket, 30)
+    config = await asyncio.to_thread(minio_client.get_bucket_lifecycle, bucket)
+    assert config is not None
+    rules = {rule.rule_id: rule for rule in config.rules}
+    retention = rules["vigie-retention"]
+    markers = rules["vigie-expired-delete-markers"]
+    assert retention.status == "Enabled"
+    assert retention.expiration is not None
+    assert retention.expiration.days == 29
+    assert retention.noncurrent_version_expiration is not None
+    assert retention.noncurrent_version_expiration.noncurrent_days == 1
+    assert markers.expiration is not None
+    assert markers.expiration.expired_object_delete_marker
+
+
+async def test_held_evidence_cannot_be_deleted_until_released_and_both_are_audited(
+    archived: str, minio_client: Minio, kafka_bootstrap: str
+) -> None:
+    bucket = archive_bucket(archived)
+    start, end = START + timedelta(seconds=1), START + timedelta(seconds=2)
+    held = await hold_window(
+        kafka_bootstrap,
+        minio_client,
+        operator=archived,
+        cameras=["cam-a"],
+        start=start,
+        end=end,
+        actor="inspector-1",
+        reason="pursuit evidence",
+        incident_id=f"inc-{archived}",
+    )
+    assert len(held.objects) == 2  # the one chunk of [1 s, 2 s): video and manifest
+    video_key = next(k for k in held.objects if k.endswith(".mp4"))
+    assert await asyncio.to_thread(minio_client.is_object_legal_hold_enabled, bucket, video_key)
+    version = (await asyncio.to_thread(minio_client.stat_object, bucket, video_key)).version_id
+    with pytest.raises(S3Error) as refused:
+        await asyncio.to_thread(minio_client.remove_object, bucket, video_key, version)
+    assert "WORM protected" in str(refused.value.message)
+    # Chunks outside the window are not held.
+    others = await asyncio.to_thread(read_manifests, minio_client, archived)
+    free = [m["video_key"] for m in others if m["video_key"] not in held.objects]
+    assert not await asyncio.to_thread(minio_client.is_object_legal_hold_enabled, bucket, free[0])
+
+    released = await hold_window(
+        kafka_bootstrap,
+        minio_client,
+        operator=archived,
+        cameras=["cam-a"],
+        start=start,
+        end=end,
+        actor="inspector-1",
+        reason="case closed",
+        release=True,
+    )
+    assert set(released.objects) == set(held.objects)
+    assert not await asyncio.to_thread(minio_client.is_object_legal_hold_enabled, bucket, video_key)
+    drafts = [AUDIT_RECORD.decode(r.value) for r in await read_topic(kafka_bootstrap, AUDIT_DRAFTS)]
+    mine = [d for d in drafts if d.operator == archived]
+    assert [d.action for d in mine] == [AuditAction.LEGAL_HOLD, AuditAction.LEGAL_HOLD_RELEASE]
+    assert mine[0].actor == "inspector-1"
+    assert mine[0].details["objects"] == "2"
+
+
+async def test_operator_credentials_read_their_own_archive_and_are_refused_another(
+    archived: str,
+    minio_client: Minio,
+    live_stack: Connection,
+    kafka_bootstrap: str,
+    tmp_path: Path,
+) -> None:
+    other = f"op-{uuid.uuid4().hex[:8]}"
+    await provision_operator(kafka_bootstrap, minio_client, other)
+    admin = MinioAdmin(
+        endpoint=live_stack.minio_endpoint,
+        credentials=StaticProvider(live_stack.minio_access_key, live_stack.minio_secret_key),
+        secure=False,
+    )
+    creds = await asyncio.to_thread(ensure_operator_user, admin, tmp_path, archived)
+    again = await asyncio.to_thread(ensure_operator_user, admin, tmp_path, archived)
+    assert again == creds  # idempotent: same user, same secret
+    secret_file = tmp_path / "minio" / "operators" / f"{archived}.json"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    await asyncio.sleep(0.5)  # IAM changes reach the S3 API asynchronously
+    own = Minio(
+        live_stack.minio_endpoint,
+        access_key=creds.access_key,
+        secret_key=creds.secret_key,
+        secure=False,
+    )
+    bucket = archive_bucket(archived)
+    keys = [o.object_name or "" for o in own.list_objects(bucket, recursive=True)]
+    assert keys
+    assert _read(own, bucket, keys[0])
+    with pytest.raises(S3Error) as refused:
+        list(own.list_objects(archive_bucket(other), recursive=True))
+    assert refused.value.code == "AccessDenied"
+    with pytest.raises(S3Error) as refused_write:
+        own.put_object(bucket, "cam-a/forged.mp4", io.BytesIO(b"x"), 1)
+    assert refused_write.value.code == "AccessDenied"

@@ -1,0 +1,197 @@
+"""The policy worker on the real Kafka: an incident grants the cameras of other operators near
+it, their frames reach the opener's `shared.` topic and no other, following the incident moves
+the set, closing stops forwarding within a bound, every decision is in an intact audit chain;
+refusals and malformed frames are kept with their reason, never forwarded."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from schemas.codec import AUDIT_RECORD, DEAD_LETTER, GRANT, INCIDENT_EVENT, RecordCodec
+from schemas.records import AuditAction, IncidentEventKind
+from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic
+from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
+from streams.topic_reader import read_partitions
+from tests.integration.policy_world import (
+    GRACE_S,
+    ORIGIN,
+    SharedReader,
+    WorkerProcess,
+    World,
+    build_world,
+    frame_pump,
+    now_us,
+    offset,
+    provision,
+    vigie,
+)
+
+pytestmark = pytest.mark.integration
+
+CLOSE_BOUND_S = 2.0
+"""After a close, no frame captured later than this is forwarded (tick 1 s + routing)."""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    import uuid
+
+    return build_world(uuid.uuid4().hex[:6], tmp_path_factory.mktemp("policy"))
+
+
+@pytest.fixture(scope="module")
+async def worker(
+    kafka_bootstrap: str, world: World, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[WorkerProcess]:
+    await provision(kafka_bootstrap, world)
+    process = WorkerProcess(world, tmp_path_factory.mktemp("logs"))
+    try:
+        await process.wait_for("grant index ready")
+        yield process
+    finally:
+        assert process.stop() == 0, process.output()[-3000:]
+
+
+def _open(world: World, incident_id: str, lat: float, lon: float, *extra: str) -> None:
+    result = vigie(
+        "incident", "open", "--operator", world.police, "--kind", "pursuit",
+        "--lat", str(lat), "--lon", str(lon), "--radius", "100",
+        "--user", "inspector.test", "--id", incident_id, *extra,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == incident_id
+
+
+T = TypeVar("T")
+
+
+async def _records(bootstrap: str, topic: str, codec: RecordCodec[T]) -> list[T]:
+    by_partition = await read_partitions(bootstrap, topic)
+    return [codec.decode(r.value) for records in by_partition.values() for r in records]
+
+
+async def test_incident_follow_routes_frames_to_the_opener_only_and_close_stops_them(
+    kafka_bootstrap: str, world: World, worker: WorkerProcess
+) -> None:
+    """Open near a transit and a roads camera: their frames reach shared.<police> and nowhere
+    else (not the police's own camera, not shared.<transit>/<roads>). Moving the incident grants
+    the camera near the new place and drops those left behind after the grace period. Closing
+    stops forwarding within CLOSE_BOUND_S. The audit chain verifies and the report lists it."""
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    incident = f"inc-follow-{world.police}"
+    started = time.time()
+    async with (
+        SharedReader(kafka_bootstrap, [world.police, world.transit, world.roads]) as shared,
+        frame_pump(kafka_bootstrap, world),
+    ):
+        opened_us = now_us()
+        _open(world, incident, *ORIGIN, "--legal-basis", "art. 25 loi caméras")
+        await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, opened_us)
+
+        moved_us = now_us()
+        lat, lon = offset(600, 0)
+        result = vigie("incident", "update", incident, "--lat", str(lat), "--lon", str(lon),
+                       "--user", "inspector.test")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        await shared.wait_for_cameras(
+            world.police, {cams["tc1"], cams["rc1"], cams["tc2"]}, moved_us
+        )
+        # Left behind: forwarded until the grace period ends (+ 1 s tick), then no longer.
+        settled_us = moved_us + int((GRACE_S + 2.5) * 1e6)
+        await asyncio.sleep(GRACE_S + 4.5)
+        assert shared.cameras_on(world.police, settled_us) == {cams["tc2"]}
+
+        closed_us = now_us()
+        result = vigie("incident", "close", incident, "--user", "inspector.test")
+        assert result.returncode == 0, result.stderr
+        await asyncio.sleep(CLOSE_BOUND_S + 2.0)
+
+    police_frames = [r for r in shared.received if r.topic.endswith(world.police)]
+    last_after_close = max((r.capture_us for r in police_frames), default=0) - closed_us
+    print(f"forwarding stopped {last_after_close / 1e6:.3f} s after the close command")
+    assert last_after_close < CLOSE_BOUND_S * 1e6
+    assert shared.cameras_on(world.transit) == set()
+    assert shared.cameras_on(world.roads) == set()
+    assert cams["pc1"] not in shared.cameras_on(world.police)
+
+    verify = vigie("audit", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "chain intact" in verify.stdout
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started - 5))
+    report = vigie("audit", "report", "--from", since, "--to", "2999-01-01T00:00:00")
+    assert report.returncode == 0, report.stderr
+    assert f"{world.police} saw camera {cams['tc1']} of {world.transit}" in report.stdout
+    assert f"{world.police} saw camera {cams['tc2']} of {world.transit}" in report.stdout
+    assert f"incident {incident}, legal basis: art. 25 loi caméras" in report.stdout
+    grants_in_report = [
+        line for line in report.stdout.splitlines() if "GRANT for" in line and incident in line
+    ]
+    assert len(grants_in_report) == 3
+
+
+async def test_open_without_legal_basis_is_refused_audited_and_grants_nothing(
+    kafka_bootstrap: str, world: World, worker: WorkerProcess
+) -> None:
+    """A command without a legal basis: a REFUSED incident event with the reason, a REFUSAL
+    audit record, and no grant at all."""
+    incident = f"inc-refused-{world.police}"
+    _open(world, incident, *ORIGIN)
+    deadline = time.monotonic() + 20
+    while True:
+        events = [e for e in await _records(kafka_bootstrap, INCIDENTS, INCIDENT_EVENT)
+                  if e.incident_id == incident]  # fmt: skip
+        if events or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert [e.kind for e in events] == [IncidentEventKind.REFUSED]
+    assert "legal basis" in (events[0].reason or "")
+    await asyncio.sleep(1.0)  # the sealer chains the draft
+    audit = [r for r in await _records(kafka_bootstrap, AUDIT, AUDIT_RECORD)
+             if r.incident_id == incident]  # fmt: skip
+    assert [r.action for r in audit] == [AuditAction.REFUSAL]
+    grants = [g for g in await _records(kafka_bootstrap, GRANTS, GRANT)
+              if g.incident_id == incident]  # fmt: skip
+    assert grants == []
+
+
+async def test_frame_with_corrupt_headers_goes_to_dead_letter_with_the_reason(
+    kafka_bootstrap: str, world: World, worker: WorkerProcess
+) -> None:
+    """A frame whose capture-time header is not a number is neither forwarded nor dropped: it
+    is on `dead-letter`, unchanged, with the reason."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    camera = next(c for c, (op, _) in world.cameras.items() if op == world.transit)
+    try:
+        await producer.send_and_wait(
+            frames_topic(world.transit),
+            key=camera.encode(),
+            value=b"corrupt frame body",
+            headers=[
+                ("vigie-camera", camera.encode()),
+                ("vigie-operator", world.transit.encode()),
+                ("vigie-capture-us", b"yesterday"),
+                ("vigie-seq", b"1"),
+                ("vigie-schema", b"be.vigie.Frame"),
+            ],
+        )
+    finally:
+        await producer.stop()
+    deadline = time.monotonic() + 20
+    while True:
+        letters = [d for d in await _records(kafka_bootstrap, DEAD_LETTER_TOPIC, DEAD_LETTER)
+                   if d.source_topic == frames_topic(world.transit)]  # fmt: skip
+        if letters or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert len(letters) == 1
+    letter = letters[0]
+    assert letter.value == b"corrupt frame body"
+    assert letter.error_kind == "HeaderError"
+    assert "vigie-capture-us" in letter.reason

@@ -1,0 +1,151 @@
+"""Operating the policy workers: two workers in one consumer group share the partitions and
+still route correctly, one dying hands its partitions to the other, and a restarted worker
+forwards nothing before its grant index has recovered (fail closed), then resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.policy_world import (
+    ORIGIN,
+    SharedReader,
+    WorkerProcess,
+    World,
+    build_world,
+    frame_pump,
+    now_us,
+    provision,
+    vigie,
+)
+
+pytestmark = pytest.mark.integration
+
+_ASSIGNED = re.compile(r"partitions assigned: (\d+) frames partitions")
+
+
+def _open(world: World, incident_id: str) -> None:
+    lat, lon = ORIGIN
+    result = vigie(
+        "incident", "open", "--operator", world.police, "--kind", "pursuit",
+        "--lat", str(lat), "--lon", str(lon), "--radius", "100",
+        "--legal-basis", "art. 25", "--user", "inspector.test", "--id", incident_id,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def _close(incident_id: str) -> None:
+    result = vigie("incident", "close", incident_id, "--user", "inspector.test")
+    assert result.returncode == 0, result.stderr
+
+
+def _frames_partitions(worker: WorkerProcess) -> int:
+    """Frames partitions of the worker's latest assignment."""
+    found = _ASSIGNED.findall(worker.output())
+    return int(found[-1]) if found else 0
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def world(kafka_bootstrap: str, tmp_path: Path) -> World:
+    built = build_world(uuid.uuid4().hex[:6], tmp_path)
+    await provision(kafka_bootstrap, built)
+    return built
+
+
+async def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
+    kafka_bootstrap: str, world: World, tmp_path: Path
+) -> None:
+    """Both workers get frames partitions; frames are forwarded correctly while they share;
+    after one is killed (SIGKILL, no goodbye) the other takes all partitions and forwarding
+    continues."""
+    first = WorkerProcess(world, tmp_path, "first")
+    second = WorkerProcess(world, tmp_path, "second")
+    try:
+        await first.wait_for("grant index ready")
+        await second.wait_for("grant index ready")
+        total = 3 * 6  # three operators, six frames partitions each
+        await _until(
+            lambda: (
+                _frames_partitions(first) + _frames_partitions(second) == total
+                and _frames_partitions(first) > 0
+                and _frames_partitions(second) > 0
+            ),
+            60,
+            f"not shared: {first.output()[-2000:]}\n{second.output()[-2000:]}",
+        )
+        cams = {c.split("-")[0]: c for c in world.cameras}
+        incident = f"inc-group-{world.police}"
+        async with (
+            SharedReader(kafka_bootstrap, [world.police, world.transit, world.roads]) as shared,
+            frame_pump(kafka_bootstrap, world),
+        ):
+            since = now_us()
+            _open(world, incident)
+            await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
+
+            second.kill()
+            killed_at = time.monotonic()
+            await _until(lambda: _frames_partitions(first) == total, 60, first.output()[-3000:])
+            print(f"takeover after {time.monotonic() - killed_at:.1f} s")
+            after = now_us()
+            await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, after)
+            _close(incident)
+            await asyncio.sleep(3)
+        assert shared.cameras_on(world.transit) == set()
+        assert shared.cameras_on(world.roads) == set()
+    finally:
+        if second.process.poll() is None:
+            second.stop()
+        assert first.stop() == 0, first.output()[-3000:]
+
+
+async def test_restarted_worker_forwards_nothing_before_recovery_then_resumes(
+    kafka_bootstrap: str, world: World, tmp_path: Path
+) -> None:
+    """A grant given then revoked, the worker stopped, frames published while it is down: on
+    restart the worker re-reads the grants before routing and forwards none of them; a new
+    incident then routes again."""
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    worker = WorkerProcess(world, tmp_path, "before")
+    async with SharedReader(kafka_bootstrap, [world.police]) as shared:
+        try:
+            await worker.wait_for("grant index ready")
+            async with frame_pump(kafka_bootstrap, world):
+                since = now_us()
+                _open(world, f"inc-restart1-{world.police}")
+                await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
+                _close(f"inc-restart1-{world.police}")
+                await asyncio.sleep(2)
+        finally:
+            assert worker.stop() == 0, worker.output()[-3000:]
+
+        closed_us = now_us()
+        async with frame_pump(kafka_bootstrap, world):
+            await asyncio.sleep(2)  # frames pile up while no worker runs
+            restarted = WorkerProcess(world, tmp_path, "after")
+            try:
+                started = time.monotonic()
+                await restarted.wait_for("grant index ready")
+                print(f"grant index recovered {time.monotonic() - started:.1f} s after start")
+                await asyncio.sleep(4)  # the backlog is routed
+                assert shared.cameras_on(world.police, closed_us) == set()
+
+                since = now_us()
+                _open(world, f"inc-restart2-{world.police}")
+                await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
+                _close(f"inc-restart2-{world.police}")
+            finally:
+                assert restarted.stop() == 0, restarted.output()[-3000:]

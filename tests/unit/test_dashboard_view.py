@@ -1,0 +1,54 @@
+"""What a dashboard shows, decided from the records it receives (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from consumers.dashboard.view import DashboardView
+from schemas.records import CameraEvent, CameraEventKind
+
+T0 = datetime(2026, 11, 26, 12, tzinfo=UTC)
+
+
+def test_own_and_shared_cameras_are_told_apart_and_listed_own_first() -> None:
+    view = DashboardView("stib")
+    view.on_frame("shared.stib", "grand-place", "police-x", 1, T0, b"a")
+    view.on_frame("frames.stib", "stib-parc", "stib", 1, T0, b"b")
+    rows = view.summary(T0)
+    assert [(r["camera_id"], r["shared"]) for r in rows] == [
+        ("stib-parc", False),
+        ("grand-place", True),
+    ]
+    assert rows[1]["owner"] == "police-x"
+
+
+def test_a_late_older_frame_never_replaces_the_newest_one() -> None:
+    view = DashboardView("stib")
+    view.on_frame("frames.stib", "cam", "stib", 5, T0 + timedelta(seconds=1), b"new")
+    view.on_frame("frames.stib", "cam", "stib", 4, T0, b"old")
+    assert view.cameras["cam"].jpeg == b"new"
+    assert view.cameras["cam"].sequence == 5
+
+
+def test_camera_without_recent_frames_is_shown_stale() -> None:
+    view = DashboardView("stib")
+    view.on_frame("frames.stib", "cam", "stib", 1, T0, b"x")
+    assert view.summary(T0 + timedelta(seconds=2))[0]["stale"] is False
+    assert view.summary(T0 + timedelta(seconds=30))[0]["stale"] is True
+
+
+def test_camera_events_drive_status_and_motion() -> None:
+    view = DashboardView("stib")
+
+    def event(kind: CameraEventKind, reason: str | None = None) -> CameraEvent:
+        return CameraEvent(camera_id="cam", operator="stib", time=T0, kind=kind, reason=reason)
+
+    view.on_camera_event(event(CameraEventKind.OFFLINE, "connection refused"))
+    assert view.cameras["cam"].status == "OFFLINE"
+    assert view.cameras["cam"].reason == "connection refused"
+    view.on_camera_event(event(CameraEventKind.MOTION_START))
+    assert view.cameras["cam"].motion
+    view.on_frame("frames.stib", "cam", "stib", 1, T0, b"x")
+    assert view.cameras["cam"].status == "ONLINE"  # frames flowing again
+    view.on_camera_event(event(CameraEventKind.MOTION_END))
+    assert not view.cameras["cam"].motion
