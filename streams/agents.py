@@ -10,10 +10,8 @@
 - **grant feed**: every worker reads the whole `grants` topic (all partitions, no group) into a
   `GrantIndex`, ready once caught up with the end offsets taken at start-up. Until then the
   router forwards nothing (fail closed). Each change of live forwarding is audited.
-- **router**: reads `frames.*` as raw bytes, decides from the headers alone
-  (`streams.policy.recipients`) and forwards the identical message to `shared.<grantee>`.
-  Frames with bad headers go to `dead-letter` with the reason. Offsets are committed after
-  Faust has flushed the producer: at-least-once.
+- **router**: `streams.router.Router`, a task of this worker with its own consumer group on
+  `frames.*`, fed by the same grant index (why it is not a Faust agent: see its docstring).
 - **audit sealer**: partition p of `audit-drafts` is chained onto partition p of `audit` (one
   writer per chain, the consumer group guarantees it). The chain head and the ids already sealed
   are re-read from the audit partition itself whenever the partition is (re)assigned, so a
@@ -25,9 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import faust
 from aiokafka.partitioner import murmur2
@@ -40,7 +37,6 @@ from schemas.codec import (
     INCIDENT_EVENT,
     DecodeError,
 )
-from schemas.headers import HeaderError, parse_frame_headers, to_epoch_us
 from schemas.records import AuditRecord, DeadLetter
 from schemas.topics import (
     AUDIT,
@@ -48,9 +44,6 @@ from schemas.topics import (
     GRANTS,
     INCIDENT_COMMANDS,
     INCIDENTS,
-    frames_topic,
-    operator_of,
-    shared_topic,
 )
 from schemas.topics import (
     DEAD_LETTER as DEAD_LETTER_TOPIC,
@@ -60,7 +53,8 @@ from streams.audit_chain import GENESIS, seal
 from streams.commands import BadCommand, to_command
 from streams.forwarding import forwarding_audit
 from streams.incidents import Decision, Incident, IncidentStatus, handle, tick
-from streams.policy import GrantIndex, recipients
+from streams.policy import GrantIndex
+from streams.router import Router
 from streams.topic_reader import partitions_of, read_partitions, reader
 
 logger = logging.getLogger(__name__)
@@ -144,15 +138,6 @@ class AuditChains:
         self._sealed[partition].add(record.audit_id)
 
 
-@dataclass
-class RouterStats:
-    frames: int = 0
-    forwarded: int = 0
-    denied: int = 0
-    """Frames of a camera with live grants that no grant admitted (e.g. captured before it)."""
-    dead_letters: int = 0
-
-
 class PolicyWorker:
     """Installs the agents, tables, timer and tasks of one policy worker on `app`."""
 
@@ -164,13 +149,9 @@ class PolicyWorker:
         self.index_ready = asyncio.Event()
         self.chains = AuditChains(settings.bootstrap)
         self._incident_lock = asyncio.Lock()
-        self.stats = RouterStats()
+        self.router: Router | None = None  # its Kafka clients need the worker's event loop
         raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
         self.commands = app.topic(INCIDENT_COMMANDS, **raw)
-        # The frames topics of the configured operators, by name: faust-streaming 0.15 does
-        # not implement pattern subscriptions (FRAMES_PATTERN) in its aiokafka driver.
-        frames = sorted(frames_topic(operator.id) for operator in self.config.operators)
-        self.frames = app.topic(*frames, **raw)
         self.drafts = app.topic(AUDIT_DRAFTS, **raw)
         self.grants_out = app.topic(GRANTS, **raw)
         self.incidents_out = app.topic(INCIDENTS, **raw)
@@ -187,10 +168,10 @@ class PolicyWorker:
             help="incident state by incident id (pickled streams.incidents.Incident)",
         )
         app.agent(self.commands, name="incidents", concurrency=1)(self._incident_agent)
-        app.agent(self.frames, name="router", concurrency=1)(self._router_agent)
         app.agent(self.drafts, name="audit-sealer", concurrency=1)(self._sealer_agent)
         app.timer(settings.tick_interval_s, name="incident-ticks")(self._tick)
         app.task(self._grant_feed)
+        app.task(self._route)
         app.timer(10.0, name="router-stats")(self._log_stats)
         app.on_partitions_revoked.connect(self._on_revoked)
         app.on_partitions_assigned.connect(self._on_assigned)
@@ -328,56 +309,22 @@ class PolicyWorker:
 
     # ------------------------------------------------------------------ router
 
-    async def _router_agent(self, stream: faust.StreamT[bytes]) -> None:
-        send = self.app.producer.send
-        index = self.index
-        async for event in stream.events():
-            message = event.message
-            headers = _headers(message)
-            try:
-                routing = parse_frame_headers(headers)
-                problem = _misrouted(message, routing.operator, routing.camera_id)
-            except HeaderError as exc:
-                problem = str(exc)
-            if problem is not None:
-                self.stats.dead_letters += 1
-                await self.dead_letters.send(
-                    key=message.topic.encode(), value=_dead_letter(message, "HeaderError", problem)
-                )
-                continue
-            if not index.ready:
-                await self.index_ready.wait()  # fail closed: hold the frame, do not drop it
-            now_us = to_epoch_us(_now())
-            targets = recipients(routing, index, now_us)
-            self.stats.frames += 1
-            if not targets and index.live_grants(routing.camera_id):
-                self.stats.denied += 1
-                if self.stats.denied < 5:
-                    logger.info(
-                        "DEBUG denied %s now=%d grants=%s",
-                        routing,
-                        now_us,
-                        index.live_grants(routing.camera_id),
-                    )
-            for grantee in targets:
-                self.stats.forwarded += 1
-                await send(
-                    shared_topic(grantee),
-                    message.key,
-                    message.value,
-                    None,
-                    message.timestamp,
-                    cast(list[tuple[str, bytes]], headers),
-                )
+    async def _route(self) -> None:
+        # Runs until the worker stops (the task is cancelled; the router closes its clients).
+        self.router = Router(
+            self.settings.bootstrap, f"{self.settings.app_id}-router", self.index, self.index_ready
+        )
+        await self.router.run(asyncio.Event())
 
     async def _log_stats(self) -> None:
-        s = self.stats
+        if self.router is None:
+            return
+        s = self.router.stats
         if s.frames:
             logger.info(
-                "router: %d frames, %d forwarded, %d denied despite live grants, %d dead letters",
+                "router: %d frames, %d forwarded, %d dead letters",
                 s.frames,
                 s.forwarded,
-                s.denied,
                 s.dead_letters,
             )
 
@@ -413,24 +360,8 @@ class PolicyWorker:
         for tp in self.app.assignor.assigned_actives():
             by_topic.setdefault(tp.topic, []).append(tp.partition)
         mine = {topic: sorted(ps) for topic, ps in sorted(by_topic.items())}
-        frames = sum(len(ps) for topic, ps in mine.items() if topic.startswith("frames."))
         logger.info(
-            "partitions assigned: %d frames partitions, incident-commands %s, audit-drafts %s",
-            frames,
+            "partitions assigned: incident-commands %s, audit-drafts %s",
             mine.get(INCIDENT_COMMANDS, []),
             mine.get(AUDIT_DRAFTS, []),
         )
-
-
-def _misrouted(message: Any, operator: str, camera_id: str) -> str | None:
-    """Why a frame's headers contradict where it was published, if they do."""
-    topic_operator = operator_of(message.topic)
-    if topic_operator != operator:
-        return (
-            f"header vigie-operator says {operator!r} but the frame was published on"
-            f" {message.topic}"
-        )
-    key: bytes | None = message.key
-    if key is not None and key != camera_id.encode():
-        return f"header vigie-camera says {camera_id!r} but the message key is {key!r}"
-    return None

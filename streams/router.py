@@ -1,0 +1,206 @@
+"""The live router: frames of every operator to `shared.<grantee>` for each live grant.
+
+A consumer group of its own on `frames.*` (pattern subscription, so a new operator's topic is
+picked up without a restart), run inside the policy worker next to the Faust agents and fed by
+the same GrantIndex. It is a plain aiokafka loop rather than a Faust agent on purpose:
+faust-streaming 0.15's aiokafka driver cannot subscribe by pattern, its per-event machinery
+halved the forwarding rate (0.44 of raw aiokafka), and a worker restarting with a backlog
+skipped a contiguous run of frames until its next restart (see docs/benchmarks.md).
+
+Per batch: decide from the headers alone (never decode the image), send, wait for the acks,
+then commit — at-least-once; a frame forwarded twice after a crash is harmless to a live view.
+Nothing is consumed before the grant index is ready (fail closed). A frame whose headers are bad
+or contradict its topic goes to `dead-letter` with the reason, never onwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
+from aiokafka.structs import OffsetAndMetadata
+
+from schemas.codec import DEAD_LETTER
+from schemas.headers import FrameRouting, HeaderError, parse_frame_headers, to_epoch_us
+from schemas.records import DeadLetter
+from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
+from schemas.topics import FRAMES_PATTERN, MAX_FRAME_BYTES, operator_of, shared_topic
+from streams.policy import GrantIndex, recipients
+
+logger = logging.getLogger(__name__)
+
+STAGE = "policy-router"
+BATCH = 500
+
+
+@dataclass
+class RouterStats:
+    frames: int = 0
+    forwarded: int = 0
+    dead_letters: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """What to do with one frame message: forward to these grantees, or dead-letter it."""
+
+    grantees: frozenset[str]
+    problem: str | None = None
+
+
+def misrouted(topic: str, key: bytes | None, routing: FrameRouting) -> str | None:
+    """Why a frame's headers contradict where it was published, if they do (pure)."""
+    if operator_of(topic) != routing.operator:
+        return (
+            f"header vigie-operator says {routing.operator!r} but the frame was published on"
+            f" {topic}"
+        )
+    if key is not None and key != routing.camera_id.encode():
+        return f"header vigie-camera says {routing.camera_id!r} but the message key is {key!r}"
+    return None
+
+
+def route(
+    topic: str,
+    key: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]],
+    index: GrantIndex,
+    now_us: int,
+) -> Routed:
+    """The routing of one frame message (pure): headers only, deny by default."""
+    try:
+        routing = parse_frame_headers(headers)
+    except HeaderError as exc:
+        return Routed(frozenset(), str(exc))
+    problem = misrouted(topic, key, routing)
+    if problem is not None:
+        return Routed(frozenset(), problem)
+    return Routed(recipients(routing, index, now_us))
+
+
+def dead_letter(record: ConsumerRecord[bytes, bytes], reason: str) -> bytes:
+    return DEAD_LETTER.encode(
+        DeadLetter(
+            time=datetime.now(UTC),
+            stage=STAGE,
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
+            key=record.key,
+            value=record.value or b"",
+            headers={name: value or b"" for name, value in record.headers},
+            error_kind="HeaderError",
+            reason=reason,
+        )
+    )
+
+
+class _LogAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Operators see how the frames partitions are spread over the workers."""
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        pass  # offsets are committed after every batch: nothing to flush here
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        topics = sorted({tp.topic for tp in assigned})
+        logger.info(
+            "router partitions assigned: %d frames partitions of %d topics",
+            len(assigned),
+            len(topics),
+        )
+
+
+class Router:
+    def __init__(
+        self, bootstrap: str, group_id: str, index: GrantIndex, index_ready: asyncio.Event
+    ) -> None:
+        self._index = index
+        self._index_ready = index_ready
+        self.stats = RouterStats()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=group_id,
+            client_id=f"{group_id}-router",
+            enable_auto_commit=False,
+            # A new group starts with the live frames, not with a day of history.
+            auto_offset_reset="latest",
+            max_partition_fetch_bytes=MAX_FRAME_BYTES,
+            fetch_max_bytes=4 * MAX_FRAME_BYTES,
+            metadata_max_age_ms=10_000,  # a new operator's frames topic is found within 10 s
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+        )
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            client_id=f"{group_id}-router",
+            enable_idempotence=True,
+            max_request_size=MAX_FRAME_BYTES + 64 * 1024,
+            linger_ms=2,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self._index_ready.wait()  # fail closed: consume nothing before the grants
+        await self._producer.start()
+        self._consumer.subscribe(pattern=FRAMES_PATTERN, listener=_LogAssignment())
+        await self._consumer.start()
+        logger.info("router started (grant index ready, %d grants)", len(self._index))
+        try:
+            while not stop.is_set():
+                batch = await self._consumer.getmany(timeout_ms=200, max_records=BATCH)
+                if batch:
+                    await self._forward(batch)
+        finally:
+            await self._consumer.stop()
+            await self._producer.stop()
+
+    async def _forward(
+        self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        acks: list[asyncio.Future[Any]] = []
+        commit: dict[TopicPartition, OffsetAndMetadata] = {}
+        now_us = to_epoch_us(datetime.now(UTC))
+        for tp, records in batch.items():
+            for record in records:
+                routed = route(record.topic, record.key, record.headers, self._index, now_us)
+                self.stats.frames += 1
+                if routed.problem is not None:
+                    self.stats.dead_letters += 1
+                    logger.warning(
+                        "%s[%d]@%d dead-lettered: %s",
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        routed.problem,
+                    )
+                    acks.append(
+                        await self._producer.send(
+                            DEAD_LETTER_TOPIC,
+                            key=record.topic.encode(),
+                            value=dead_letter(record, routed.problem),
+                        )
+                    )
+                for grantee in routed.grantees:
+                    self.stats.forwarded += 1
+                    acks.append(
+                        await self._producer.send(
+                            shared_topic(grantee),
+                            key=record.key,
+                            value=record.value,
+                            headers=[(n, v or b"") for n, v in record.headers],
+                            timestamp_ms=record.timestamp,
+                        )
+                    )
+            commit[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
+        await asyncio.gather(*acks)  # raises if a send failed: nothing is committed then
+        await self._consumer.commit(commit)
