@@ -68,13 +68,17 @@ def to_command(record: IncidentCommand) -> Command:
     if record.action is IncidentAction.UPDATE:
         return UpdateIncident(
             incident_id=record.incident_id,
+            operator=record.operator,
             position=position,
             radius_m=record.radius_m,
             requested_by=record.requested_by,
             at=record.requested_at,
         )
     return CloseIncident(
-        incident_id=record.incident_id, requested_by=record.requested_by, at=record.requested_at
+        incident_id=record.incident_id,
+        operator=record.operator,
+        requested_by=record.requested_by,
+        at=record.requested_at,
     )
 
 

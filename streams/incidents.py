@@ -121,6 +121,8 @@ class UpdateIncident:
     """Move an incident (a suspect is followed) and/or change its radius; None = unchanged."""
 
     incident_id: str
+    operator: str
+    """The operator giving the command: only the incident's own operator may move it."""
     position: Position | None = None
     radius_m: float | None = None
     requested_by: str
@@ -135,6 +137,8 @@ class CloseIncident:
     """Close an incident: every grant it justified is revoked at once."""
 
     incident_id: str
+    operator: str
+    """The operator giving the command: only the incident's own operator may close it."""
     requested_by: str
     at: datetime
 
@@ -464,6 +468,11 @@ def validate(incident: Incident | None, command: Command, config: VigieConfig) -
         return Refusal(f"unknown incident {command.incident_id!r}")
     if incident.status is IncidentStatus.CLOSED:
         return Refusal(f"incident {command.incident_id!r} is closed")
+    if command.operator != incident.operator:
+        return Refusal(
+            f"only {incident.operator} may change incident {command.incident_id!r},"
+            f" not {command.operator or 'an unnamed operator'}"
+        )
     if isinstance(command, UpdateIncident):
         if command.position is None and command.radius_m is None:
             return Refusal("update changes nothing: give a new position and/or radius")

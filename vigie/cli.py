@@ -218,13 +218,17 @@ def _add_policy_commands(
     up.add_argument("--lon", type=float)
     up.add_argument("--radius", type=float, help="metres")
     up.add_argument("--user", required=True, help="who asks")
-    up.add_argument("--operator", default="", help="operator giving the command")
+    up.add_argument(
+        "--operator", required=True, help="operator giving the command (the incident's own)"
+    )
 
     cl = inc_sub.add_parser("close", help="close an incident: every grant is revoked")
     cl.set_defaults(handler=_incident_close)
     cl.add_argument("incident_id")
     cl.add_argument("--user", required=True, help="who asks")
-    cl.add_argument("--operator", default="", help="operator giving the command")
+    cl.add_argument(
+        "--operator", required=True, help="operator giving the command (the incident's own)"
+    )
 
     ls = inc_sub.add_parser("list", help="incidents and their granted cameras, from `incidents`")
     ls.set_defaults(handler=_incident_list)

@@ -97,7 +97,7 @@ async def test_incident_follow_routes_frames_to_the_opener_only_and_close_stops_
         moved_us = now_us()
         lat, lon = offset(600, 0)
         result = vigie("incident", "update", incident, "--lat", str(lat), "--lon", str(lon),
-                       "--user", "inspector.test")  # fmt: skip
+                       "--operator", world.police, "--user", "inspector.test")  # fmt: skip
         assert result.returncode == 0, result.stderr
         await shared.wait_for_cameras(
             world.police, {cams["tc1"], cams["rc1"], cams["tc2"]}, moved_us
@@ -108,7 +108,9 @@ async def test_incident_follow_routes_frames_to_the_opener_only_and_close_stops_
         assert shared.cameras_on(world.police, settled_us) == {cams["tc2"]}
 
         closed_us = now_us()
-        result = vigie("incident", "close", incident, "--user", "inspector.test")
+        result = vigie(
+            "incident", "close", incident, "--operator", world.police, "--user", "inspector.test"
+        )
         assert result.returncode == 0, result.stderr
         await asyncio.sleep(CLOSE_BOUND_S + 2.0)
 

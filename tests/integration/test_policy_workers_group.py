@@ -40,8 +40,10 @@ def _open(world: World, incident_id: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _close(incident_id: str) -> None:
-    result = vigie("incident", "close", incident_id, "--user", "inspector.test")
+def _close(world: World, incident_id: str) -> None:
+    result = vigie(
+        "incident", "close", incident_id, "--operator", world.police, "--user", "inspector.test"
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -105,7 +107,7 @@ async def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies
             print(f"takeover after {time.monotonic() - killed_at:.1f} s")
             after = now_us()
             await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, after)
-            _close(incident)
+            _close(world, incident)
             await asyncio.sleep(3)
         assert shared.cameras_on(world.transit) == set()
         assert shared.cameras_on(world.roads) == set()
@@ -130,7 +132,7 @@ async def test_restarted_worker_forwards_nothing_before_recovery_then_resumes(
                 since = now_us()
                 _open(world, f"inc-restart1-{world.police}")
                 await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
-                _close(f"inc-restart1-{world.police}")
+                _close(world, f"inc-restart1-{world.police}")
                 await asyncio.sleep(2)
         finally:
             assert worker.stop() == 0, worker.output()[-3000:]
@@ -149,6 +151,6 @@ async def test_restarted_worker_forwards_nothing_before_recovery_then_resumes(
                 since = now_us()
                 _open(world, f"inc-restart2-{world.police}")
                 await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
-                _close(f"inc-restart2-{world.police}")
+                _close(world, f"inc-restart2-{world.police}")
             finally:
                 assert restarted.stop() == 0, restarted.output()[-3000:]

@@ -156,6 +156,9 @@ def city(extra_agreements: Iterable[dict[str, Any]] = ()) -> VigieConfig:
 CITY = city()
 
 
+OPENER = "police"
+
+
 def open_cmd(**overrides: Any) -> OpenIncident:
     values: dict[str, Any] = {
         "incident_id": "inc-1",
@@ -174,6 +177,7 @@ def open_cmd(**overrides: Any) -> OpenIncident:
 def update_cmd(seconds: float, position: Position | None, **overrides: Any) -> UpdateIncident:
     values: dict[str, Any] = {
         "incident_id": "inc-1",
+        "operator": OPENER,
         "position": position,
         "requested_by": "inspector.dupont",
         "at": T0 + timedelta(seconds=seconds),
@@ -184,7 +188,10 @@ def update_cmd(seconds: float, position: Position | None, **overrides: Any) -> U
 
 def close_cmd(seconds: float) -> CloseIncident:
     return CloseIncident(
-        incident_id="inc-1", requested_by="inspector.dupont", at=T0 + timedelta(seconds=seconds)
+        incident_id="inc-1",
+        operator=OPENER,
+        requested_by="inspector.dupont",
+        at=T0 + timedelta(seconds=seconds),
     )
 
 
@@ -693,7 +700,11 @@ def test_brussels_pursuit_from_bourse_toward_de_brouckere_gets_the_stib_platform
     brouckere = BRUSSELS.camera("stib-de-brouckere").position
     opening = brussels_open(bourse)
     assert opening.grants == ()
-    moved = handle(state(opening), update_cmd(30, between(bourse, brouckere, 0.3)), BRUSSELS)
+    moved = handle(
+        state(opening),
+        update_cmd(30, between(bourse, brouckere, 0.3), operator="police-bruxelles-ixelles"),
+        BRUSSELS,
+    )
     (g,) = moved.grants
     assert g.camera_id == "stib-de-brouckere"
     assert (g.owner_operator, g.grantee_operator) == ("stib", "police-bruxelles-ixelles")
@@ -707,7 +718,9 @@ def test_brussels_walking_away_from_de_brouckere_does_not_grant_it() -> None:
     bourse = BRUSSELS.camera("bourse").position
     brouckere = BRUSSELS.camera("stib-de-brouckere").position
     opening = brussels_open(between(bourse, brouckere, 0.4))
-    moved = handle(state(opening), update_cmd(30, bourse), BRUSSELS)
+    moved = handle(
+        state(opening), update_cmd(30, bourse, operator="police-bruxelles-ixelles"), BRUSSELS
+    )
     assert moved.grants == ()
 
 
@@ -716,7 +729,11 @@ def test_brussels_metro_eastbound_from_gare_centrale_grants_parc_not_de_broucker
     parc = BRUSSELS.camera("stib-parc").position
     opening = brussels_open(centrale, radius_m=100.0)
     assert granted(opening) == {"stib-gare-centrale"}
-    moved = handle(state(opening), update_cmd(30, between(centrale, parc, 0.15)), BRUSSELS)
+    moved = handle(
+        state(opening),
+        update_cmd(30, between(centrale, parc, 0.15), operator="police-bruxelles-ixelles"),
+        BRUSSELS,
+    )
     assert granted(moved) == {"stib-parc"}
 
 
@@ -762,3 +779,17 @@ def test_brussels_port_cannot_open_a_pursuit() -> None:
     )
     assert decision.refusal is not None
     assert "no sharing agreement allows pursuit" in decision.refusal.reason
+
+
+def test_only_the_incident_operator_may_move_or_close_it() -> None:
+    """Another operator cannot redirect (or end) someone else's pursuit: refused and audited."""
+    incident = state(opened())
+    moved = handle(incident, update_cmd(10, offset(400, 0), operator="roads"), CITY)
+    closed = handle(incident, close_cmd(10).__class__(
+        incident_id="inc-1", operator="roads", requested_by="x", at=T0 + timedelta(seconds=10)
+    ), CITY)  # fmt: skip
+    for decision in (moved, closed):
+        assert decision.refusal is not None
+        assert "only police may change" in decision.refusal.reason
+        assert decision.grants == ()
+        assert [a.action for a in decision.audit] == [AuditAction.REFUSAL]
