@@ -110,7 +110,7 @@ def _cameras_run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from vigie import demo
 
-    return demo.run(args.config, seconds=args.seconds)
+    return demo.run(args.config, seconds=args.seconds, pursue=not args.no_pursuit)
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -341,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     config_arg(demo_p)
     demo_p.add_argument(
         "--seconds", type=float, default=0.0, help="stop after N seconds (0: until Ctrl-C)"
+    )
+    demo_p.add_argument(
+        "--no-pursuit", action="store_true", help="do not run the scripted pursuit incident"
     )
     _add_policy_commands(sub, config_arg)
 

@@ -20,15 +20,22 @@ from aiokafka import AIOKafkaConsumer
 
 from infra.local import stack
 from infra.local.settings import StackSettings
+from schemas.codec import INCIDENT_EVENT, DecodeError
 from schemas.config import VigieConfig, load
 from schemas.headers import HeaderError, parse_frame_headers
-from schemas.topics import FRAMES_PATTERN, MAX_FRAME_BYTES
-from vigie import provisioning
+from schemas.records import IncidentEvent
+from schemas.topics import FRAMES_PATTERN, INCIDENTS, MAX_FRAME_BYTES
+from vigie import provisioning, scenario
 from vigie.supervisor import Child, Supervisor
 
 logger = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 5.0
+# The scripted pursuit starts once the policy worker is up, then moves every few seconds.
+PURSUIT_START_S = 12.0
+PURSUIT_STEP_S = 8.0
+CLOSE_BEFORE_END_S = 3.0
+PURSUIT_PAUSE_S = 20.0
 
 
 @dataclass
@@ -94,6 +101,40 @@ def policy_child(config_path: Path, settings: StackSettings) -> Child:
     )
 
 
+DASHBOARD_BASE_PORT = 8081
+
+
+def dashboard_children(config: VigieConfig, settings: StackSettings) -> list[Child]:
+    """One dashboard per operator, as each operator would run its own."""
+    return [
+        Child(
+            name=f"dashboard-{op.id}",
+            argv=[
+                sys.executable,
+                "-m",
+                "vigie",
+                "dashboard",
+                "--operator",
+                op.id,
+                "--port",
+                str(DASHBOARD_BASE_PORT + i),
+            ],
+            log_file=settings.logs_dir / f"dashboard-{op.id}.log",
+        )
+        for i, op in enumerate(config.operators)
+    ]
+
+
+def describe_incident_event(event: IncidentEvent) -> str:
+    """One console line per incident event (pure)."""
+    what = f"{event.kind}"
+    if event.camera_id:
+        what += f" {event.camera_id}"
+    if event.reason:
+        what += f" ({event.reason})"
+    return f"incident {event.incident_id} [{event.operator}]: {what}"
+
+
 async def watch(
     bootstrap: str, supervisor: Supervisor, until: float | None, stop: asyncio.Event
 ) -> None:
@@ -104,7 +145,8 @@ async def watch(
         enable_auto_commit=True,
         max_partition_fetch_bytes=MAX_FRAME_BYTES,
     )
-    consumer.subscribe(pattern=FRAMES_PATTERN)
+    # Frames of every operator (counted from headers) and the incident events (printed).
+    consumer.subscribe(pattern=f"{FRAMES_PATTERN}|^{INCIDENTS}$")
     await consumer.start()
     stats = FlowStats()
     started = last_report = time.monotonic()
@@ -113,6 +155,12 @@ async def watch(
             batch = await consumer.getmany(timeout_ms=500, max_records=500)
             for records in batch.values():
                 for r in records:
+                    if r.topic == INCIDENTS:
+                        try:
+                            print(describe_incident_event(INCIDENT_EVENT.decode(r.value or b"")))
+                        except DecodeError as exc:
+                            print(f"undecodable incident event: {exc.reason}")
+                        continue
                     try:
                         routing = parse_frame_headers(list(r.headers))
                     except HeaderError:
@@ -130,7 +178,19 @@ async def watch(
         await consumer.stop()
 
 
-def run(config_path: Path, seconds: float = 0.0) -> int:
+async def pursuits(config: VigieConfig, bootstrap: str, repeat: bool) -> None:
+    """The scripted pursuit, once, or again and again (a pause between) for an open-ended demo."""
+    delay = PURSUIT_START_S
+    while True:
+        plan = scenario.pursuit(config, f"demo-pursuit-{int(time.time())}")
+        assert plan is not None
+        await scenario.run(bootstrap, plan, delay, PURSUIT_STEP_S)
+        if not repeat:
+            return
+        delay = PURSUIT_PAUSE_S
+
+
+def run(config_path: Path, seconds: float = 0.0, pursue: bool = True) -> int:
     config = load(config_path)
     settings = StackSettings.from_env()
     was_running = all(s.answers for s in stack.status(settings))
@@ -141,6 +201,7 @@ def run(config_path: Path, seconds: float = 0.0) -> int:
             *camera_children(config, config_path, settings),
             archiver_child(config, config_path, settings),
             policy_child(config_path, settings),
+            *dashboard_children(config, settings),
         ]
     )
     supervisor.start()
@@ -152,7 +213,21 @@ def run(config_path: Path, seconds: float = 0.0) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         until = time.monotonic() + seconds if seconds > 0 else None
-        await watch(connection.kafka_bootstrap, supervisor, until, stop)
+        chase = (
+            asyncio.create_task(pursuits(config, connection.kafka_bootstrap, repeat=until is None))
+            if pursue and scenario.pursuit(config, "probe") is not None
+            else None
+        )
+        if chase is not None and until is not None:
+            # End the pursuit (its close revokes every grant) a little before the demo ends,
+            # so the revocations show.
+            loop.call_later(max(0.0, seconds - CLOSE_BEFORE_END_S), chase.cancel)
+        try:
+            await watch(connection.kafka_bootstrap, supervisor, until, stop)
+        finally:
+            if chase is not None:
+                chase.cancel()  # closes the incident if it is still open
+                await asyncio.gather(chase, return_exceptions=True)
 
     try:
         asyncio.run(main())
@@ -189,6 +264,10 @@ def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
             f"  archive:              vigie archive list --operator {first} --camera <id>"
             " --from <t> --to <t>",
             f"  archiver log:         {settings.logs_dir}/archiver.log",
+            *[
+                f"  dashboard {op.id + ':':24} http://127.0.0.1:{DASHBOARD_BASE_PORT + i}/"
+                for i, op in enumerate(config.operators)
+            ],
             "  stop:                 Ctrl-C",
             "",
         ]

@@ -87,6 +87,9 @@ class DashboardView:
         for live in self.cameras.values():
             reg = self.registry.get(live.camera_id)
             age = (now - live.capture_time).total_seconds() if live.capture_time else None
+            if live.shared and (age is None or age > STALE_AFTER_S):
+                continue  # no longer shared with this operator (grant ended): not shown
+
             rows.append(
                 {
                     "camera_id": live.camera_id,

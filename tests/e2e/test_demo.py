@@ -4,13 +4,22 @@ configuration is refused with the key path of the problem."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from infra.local.settings import Connection
+
+_STIB_CAMERAS = {
+    "stib-de-brouckere", "stib-gare-centrale", "stib-parc", "stib-arts-loi", "stib-rogier",
+    "stib-schuman", "stib-montgomery", "stib-gare-du-midi",
+}  # fmt: skip
 
 
 def _vigie(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -24,13 +33,47 @@ def _vigie(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_bounded_demo_shows_frames_of_every_camera_then_tail_decodes_them(
+def _dashboard_state(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=5) as response:
+        state: dict[str, Any] = json.loads(response.read())
+    return state
+
+
+def test_bounded_demo_shows_frames_a_pursuit_shared_live_and_tail_decodes_them(
     live_stack: Connection,
 ) -> None:
-    demo = _vigie("demo", "--seconds", "20")
-    assert demo.returncode == 0, demo.stderr[-3000:]
-    rates = re.findall(r"([\d.]+) frames/s from (\d+) cameras", demo.stdout)
-    assert rates, demo.stdout
+    """The whole pipeline: 24 simulated cameras of 6 operators, the scripted pursuit grants
+    STIB's metro cameras to the police zone, whose dashboard shows them while the incident is
+    open, and the close revokes them."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "vigie", "demo", "--seconds", "48"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+    )
+    shared_seen: set[str] = set()
+    try:
+        deadline = time.monotonic() + 44
+        while time.monotonic() < deadline and demo.poll() is None:
+            time.sleep(2)
+            try:
+                state = _dashboard_state(8081)  # the first operator: police-bruxelles-ixelles
+            except OSError:
+                continue
+            shared_seen |= {c["camera_id"] for c in state["cameras"] if c["shared"]}
+        stdout, stderr = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, stderr[-3000:]
+    assert "CAMERA_GRANTED stib-de-brouckere" in stdout, stdout[-3000:]
+    assert "CAMERA_REVOKED stib-de-brouckere (incident closed)" in stdout
+    assert shared_seen
+    assert shared_seen <= _STIB_CAMERAS, shared_seen
+    demo_out = stdout
+    rates = re.findall(r"([\d.]+) frames/s from (\d+) cameras", demo_out)
+    assert rates, demo_out
     # The example has 24 cameras of 6 operators, all simulated; after start-up all report.
     assert max(int(cams) for _, cams in rates) == 24
     assert max(float(fps) for fps, _ in rates) > 50

@@ -52,3 +52,12 @@ def test_camera_events_drive_status_and_motion() -> None:
     assert view.cameras["cam"].status == "ONLINE"  # frames flowing again
     view.on_camera_event(event(CameraEventKind.MOTION_END))
     assert not view.cameras["cam"].motion
+
+
+def test_a_shared_camera_leaves_the_page_when_its_frames_stop() -> None:
+    """Once a grant ends, its camera disappears from the grantee's page; own cameras stay."""
+    view = DashboardView("stib")
+    view.on_frame("shared.stib", "grand-place", "police-x", 1, T0, b"a")
+    view.on_frame("frames.stib", "stib-parc", "stib", 1, T0, b"b")
+    later = [r["camera_id"] for r in view.summary(T0 + timedelta(seconds=30))]
+    assert later == ["stib-parc"]
