@@ -119,6 +119,12 @@ def _dashboard(args: argparse.Namespace) -> int:
     return run.main(args.operator, args.host, args.port)
 
 
+def _incident_hold(args: argparse.Namespace) -> int:
+    from consumers.archive import cli as archive_cli
+
+    return archive_cli.incident_hold(args)
+
+
 def _incident_open(args: argparse.Namespace) -> int:
     from streams import cli as streams_cli
 
@@ -230,6 +236,15 @@ def _add_policy_commands(
         "--operator", required=True, help="operator giving the command (the incident's own)"
     )
 
+    for name, help_ in (
+        ("hold", "legal hold on every archived chunk the incident's grants reached (audited)"),
+        ("release", "lift the incident's legal hold (audited)"),
+    ):
+        hold = inc_sub.add_parser(name, help=help_, description=help_)
+        hold.set_defaults(handler=_incident_hold)
+        hold.add_argument("incident_id")
+        hold.add_argument("--user", required=True, help="who asks")
+        hold.add_argument("--reason", required=True, help="why, for the audit record")
     ls = inc_sub.add_parser("list", help="incidents and their granted cameras, from `incidents`")
     ls.set_defaults(handler=_incident_list)
 

@@ -257,3 +257,30 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"FAIL {problem}")
     print(f"{report.checked} files checked: {'OK' if report.ok else 'NOT INTACT'}")
     return 0 if report.ok else 1
+
+
+def incident_hold(args: argparse.Namespace) -> int:
+    """`vigie incident hold|release <incident>`: every chunk the incident's grants reached."""
+    from consumers.archive.evidence import hold_incident
+    from vigie import connection
+
+    results = asyncio.run(
+        hold_incident(
+            connection.load(),
+            incident_id=args.incident_id,
+            actor=args.user,
+            reason=args.reason,
+            release=args.incident_command == "release",
+        )
+    )
+    if not results:
+        print(f"incident {args.incident_id}: no camera was granted, nothing to hold")
+        return 1
+    verb = "released from legal hold" if args.incident_command == "release" else "held"
+    for r in results:
+        print(
+            f"{r.bucket} {','.join(r.cameras)} {r.start.isoformat()} → {r.end.isoformat()}: "
+            f"{len(r.objects)} objects {verb}"
+        )
+    print(f"{sum(len(r.objects) for r in results)} objects {verb} (audited)")
+    return 0

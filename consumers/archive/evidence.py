@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from consumers.archive import audit
+from consumers.archive.hold import HoldResult, hold_window
 from consumers.retrieval.access import latest_grants
 from consumers.retrieval.service import RetrievalRefused, read_grants, retrieve
 from infra.local.settings import Connection
 from schemas.records import AuditAction, Grant, GrantStatus
+from vigie.connection import minio_client
 
 SUMS = "SHA256SUMS"
 RECEIPT = "receipt.json"
@@ -46,14 +48,17 @@ class EvidenceWindow:
 
 
 def incident_windows(
-    grants: Iterable[Grant], incident_id: str, requester: str
+    grants: Iterable[Grant], incident_id: str, requester: str | None
 ) -> list[EvidenceWindow]:
-    """The archive windows the requester was granted for an incident (pure). A revoked grant
-    still covers what it allowed before its revocation: evidence of that period stays
-    exportable, nothing after it."""
+    """The camera windows an incident's grants covered (pure): those with archive rights of
+    `requester`, or with requester None every camera the incident reached (what a legal hold
+    must preserve). A revoked grant still covers what it allowed before its revocation:
+    evidence of that period stays exportable, nothing after it."""
     windows = []
     for g in grants:
-        if g.incident_id != incident_id or g.grantee_operator != requester or not g.archive:
+        if g.incident_id != incident_id:
+            continue
+        if requester is not None and (g.grantee_operator != requester or not g.archive):
             continue
         end = g.valid_until
         if g.status is GrantStatus.REVOKED and g.revoked_at is not None:
@@ -164,6 +169,38 @@ def _manifest_problems(package: Path, actual: Mapping[str, str]) -> list[str]:
         elif actual[video] != manifest.get("video_sha256"):
             problems.append(f"{video}: does not match the SHA-256 recorded at archiving")
     return problems
+
+
+async def hold_incident(
+    conn: Connection,
+    *,
+    incident_id: str,
+    actor: str,
+    reason: str,
+    release: bool = False,
+) -> list[HoldResult]:
+    """Put (or lift) a legal hold on every chunk of every camera the incident's grants reached,
+    over the window each grant covered; audited per owner and window."""
+    grants = latest_grants(await read_grants(conn.kafka_bootstrap)).values()
+    windows = incident_windows(grants, incident_id, None)
+    legal = {g.grant_id: g.legal_basis for g in grants}
+    client = minio_client(conn)
+    return [
+        await hold_window(
+            conn.kafka_bootstrap,
+            client,
+            operator=w.owner,
+            cameras=[w.camera_id],
+            start=w.start,
+            end=w.end,
+            actor=actor,
+            reason=reason,
+            incident_id=incident_id,
+            legal_basis=legal.get(w.grant_id),
+            release=release,
+        )
+        for w in windows
+    ]
 
 
 async def export_incident(

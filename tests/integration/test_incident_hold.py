@@ -1,0 +1,92 @@
+"""`vigie incident hold <incident>`: every archived chunk of the cameras the incident's grants
+reached, over the windows they covered, is put under legal hold (retention cannot delete it);
+`release` lifts it; both audited."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaProducer
+from minio import Minio
+
+from schemas.codec import AUDIT_RECORD, GRANT
+from schemas.records import AuditAction, Grant, GrantStatus
+from schemas.storage import archive_bucket
+from schemas.topics import AUDIT_DRAFTS, GRANTS
+from streams.topic_reader import read_partitions
+from tests.integration.archive_support import provision_operator, publish_frames, read_manifests
+from tests.integration.policy_world import vigie
+from tests.integration.test_archive_store import archive_once
+
+START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+async def test_incident_hold_covers_exactly_the_granted_windows_and_release_lifts_it(
+    kafka_bootstrap: str, minio_client: Minio, unique: str
+) -> None:
+    owner, police = f"own-{unique}", f"pol-{unique}"
+    for op in (owner, police):
+        await provision_operator(kafka_bootstrap, minio_client, op)
+    await publish_frames(kafka_bootstrap, owner, ["cam-a", "cam-b"], 30, interval_s=0.0)
+    await archive_once(kafka_bootstrap, minio_client, owner, 60)
+    incident = f"inc-{unique}"
+    grant = Grant(
+        grant_id=f"{incident}:cam-a",
+        incident_id=incident,
+        camera_id="cam-a",
+        owner_operator=owner,
+        grantee_operator=police,
+        live=True,
+        archive=False,  # live only: the owner's archive of that period is evidence all the same
+        valid_from=START,
+        valid_until=START + timedelta(hours=1),
+        legal_basis="art. 25",
+        agreement_id="agr",
+        granted_by="vigie-policy",
+        status=GrantStatus.REVOKED,
+        revoked_at=START + timedelta(seconds=2),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(GRANTS, key=grant.grant_id.encode(), value=GRANT.encode(grant))
+    finally:
+        await producer.stop()
+
+    held = await asyncio.to_thread(
+        vigie, "incident", "hold", incident, "--user", "magistrate", "--reason", "case 42"
+    )
+    assert held.returncode == 0, held.stdout + held.stderr
+    bucket = archive_bucket(owner)
+    manifests = await asyncio.to_thread(read_manifests, minio_client, owner)
+
+    def hold_of(camera: str) -> dict[datetime, bool]:
+        return {
+            datetime.fromisoformat(m["window_start"]): minio_client.is_object_legal_hold_enabled(
+                bucket, m["video_key"]
+            )
+            for m in manifests
+            if m["camera_id"] == camera
+        }
+
+    cam_a = await asyncio.to_thread(hold_of, "cam-a")
+    assert {t for t, on in cam_a.items() if on} == {
+        t for t in cam_a if t < START + timedelta(seconds=2)
+    }
+    assert any(not on for on in cam_a.values())  # after the revocation: not held
+    assert not any((await asyncio.to_thread(hold_of, "cam-b")).values())  # never granted
+
+    released = await asyncio.to_thread(
+        vigie, "incident", "release", incident, "--user", "magistrate", "--reason", "case closed"
+    )
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert not any((await asyncio.to_thread(hold_of, "cam-a")).values())
+
+    drafts = [
+        AUDIT_RECORD.decode(r.value or b"")
+        for rs in (await read_partitions(kafka_bootstrap, AUDIT_DRAFTS)).values()
+        for r in rs
+    ]
+    actions = [d.action for d in drafts if d.incident_id == incident]
+    assert actions == [AuditAction.LEGAL_HOLD, AuditAction.LEGAL_HOLD_RELEASE]
