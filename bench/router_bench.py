@@ -52,8 +52,8 @@ from schemas.topics import (
     shared_topic,
 )
 from streams.commands import close_record, open_record
-from streams.topic_reader import read_partitions
 from vigie import connection
+from vigie.topic_reader import read_partitions
 
 FRAME_BYTES = 30_000  # a 640x360 JPEG at quality 75
 

@@ -55,7 +55,7 @@ from streams.forwarding import forwarding_audit
 from streams.incidents import Decision, Incident, IncidentStatus, handle, tick
 from streams.policy import GrantIndex
 from streams.router import Router
-from streams.topic_reader import partitions_of, read_partitions, reader
+from vigie.topic_reader import partitions_of, read_partitions, reader
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from streams.audit_chain import verify_chain
 from streams.commands import close_record, open_record, update_record
 from streams.incidents import DEFAULT_GRACE_S
 from streams.report import render_report
-from streams.topic_reader import read_partitions
 from vigie import connection
+from vigie.topic_reader import read_partitions
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from schemas.topics import (
     frames_topic,
     shared_topic,
 )
-from streams.topic_reader import read_partitions
+from vigie.topic_reader import read_partitions
 
 logger = logging.getLogger(__name__)
 

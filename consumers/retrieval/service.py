@@ -20,12 +20,12 @@ from minio import Minio
 from consumers.archive import audit
 from consumers.archive.catalog import StoredChunk, chunks_between
 from consumers.retrieval.access import Decision, archive_access, latest_grants
-from consumers.retrieval.topics import read_topic
 from infra.local.settings import Connection
 from infra.provision import load_operator_credentials
 from schemas.codec import GRANT
 from schemas.records import AuditAction, Grant
 from schemas.topics import GRANTS
+from vigie.topic_reader import read_topic
 
 __all__ = ["URL_LIFETIME", "Clip", "RetrievalRefused", "Retrieved", "retrieve"]
 

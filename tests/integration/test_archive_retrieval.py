@@ -16,7 +16,6 @@ from aiokafka import AIOKafkaProducer
 from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 
-from consumers.retrieval.topics import read_topic
 from infra.local.settings import Connection, StackSettings
 from infra.provision import ensure_operator_user
 from schemas.codec import AUDIT_RECORD, GRANT
@@ -24,6 +23,7 @@ from schemas.records import AuditAction, Grant, GrantStatus
 from schemas.topics import AUDIT_DRAFTS, GRANTS
 from tests.integration.archive_support import provision_operator, publish_frames
 from tests.integration.test_archive_store import archive_once
+from vigie.topic_reader import read_topic
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -21,7 +21,6 @@ from minio.error import S3Error
 from consumers.archive import manifest as manifests
 from consumers.archive.archiver import Archiver, ArchiverSettings
 from consumers.archive.hold import hold_window
-from consumers.retrieval.topics import read_topic
 from infra.local.settings import Connection
 from infra.provision import ensure_operator_user, set_archive_retention
 from schemas.codec import AUDIT_RECORD
@@ -34,6 +33,7 @@ from tests.integration.archive_support import (
     read_manifests,
     wait_archived,
 )
+from vigie.topic_reader import read_topic
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CAMERAS = ["cam-a", "cam-b"]

@@ -16,8 +16,8 @@ from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENTS
 from streams.commands import close_record, open_record
-from streams.topic_reader import read_partitions
 from tests.integration.policy_world import WorkerProcess, build_world, offset, provision
+from vigie.topic_reader import read_partitions
 
 INCIDENTS_COUNT = 150
 

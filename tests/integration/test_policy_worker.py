@@ -17,7 +17,6 @@ from schemas.codec import AUDIT_RECORD, DEAD_LETTER, GRANT, INCIDENT_EVENT, Reco
 from schemas.records import AuditAction, IncidentEventKind
 from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
-from streams.topic_reader import read_partitions
 from tests.integration.policy_world import (
     GRACE_S,
     ORIGIN,
@@ -31,6 +30,7 @@ from tests.integration.policy_world import (
     provision,
     vigie,
 )
+from vigie.topic_reader import read_partitions
 
 pytestmark = pytest.mark.integration
 

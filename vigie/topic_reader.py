@@ -1,10 +1,12 @@
 """Read a whole topic (or some partitions of it) up to the end offsets taken when reading starts.
 
-For state that must be rebuilt from a topic rather than consumed as a group: the grant index,
-the head of an audit chain, `vigie audit verify`, `vigie incident list`. No consumer group, no
-offset commits: partitions are assigned explicitly and read from the beginning.
+A client utility of the application shell, shared by every stage that rebuilds state from a
+topic instead of consuming it as a group: the policy worker's grant index and audit chain heads,
+the retrieval service's grants, the dashboard's camera registry, `vigie audit verify`,
+`vigie incident list`. No consumer group, no offset commits: partitions are assigned
+explicitly (found through the admin API: a consumer's metadata only covers topics it already
+uses) and read from the beginning.
 """
-
 from __future__ import annotations
 
 import uuid
@@ -16,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.topics import MAX_FRAME_BYTES
 
-__all__ = ["read_partitions", "reader"]
+__all__ = ["partitions_of", "read_partitions", "read_topic", "reader"]
 
 
 def reader(bootstrap: str, client_id: str = "vigie-reader") -> AIOKafkaConsumer:
@@ -76,3 +78,9 @@ async def read_partitions(
         return records
     finally:
         await consumer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of ``topic``, partition after partition, each in offset order."""
+    by_partition = await read_partitions(bootstrap, topic)
+    return [r for p in sorted(by_partition) for r in by_partition[p]]
