@@ -16,7 +16,7 @@ test: bootstrap
 	@bash infra/local/test-peers.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -rs
+	$(BIN)/pytest -q -rs --durations=12
 
 lint: bootstrap
 	$(BIN)/ruff check .
