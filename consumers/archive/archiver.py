@@ -2,10 +2,11 @@
 MinIO, with offsets committed only once the chunks holding them are stored.
 
 The loop is thin: read a batch, hand each frame to the pure :class:`Chunker`, queue the chunks
-it closes, commit what :func:`commit_offsets` allows. Store workers encode a chunk (in a
-thread), put its video and manifest (in a thread), announce it on ``archive-chunks`` and only
-then let the commit move past it. See ``chunker.py`` for why a restart at any moment neither
-loses nor duplicates a frame.
+it closes, commit what :func:`commit_offsets` allows. Store workers encode a chunk and put its
+video and manifest (in a thread), then hand it to an announcing task and take the next chunk:
+the task announces it on ``archive-chunks`` and only then lets the commit move past it, so a
+worker never idles on a Kafka acknowledgement. See ``chunker.py`` for why a restart at any
+moment neither loses nor duplicates a frame.
 
 - MinIO down or refusing: the worker retries with a growing delay and the loop pauses every
   partition, so Kafka keeps the frames until MinIO is back; too many chunks waiting to be
@@ -178,6 +179,7 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
             max_workers=settings.store_workers, thread_name_prefix="archive-store"
         )
         self._queue: asyncio.Queue[Chunk] = asyncio.Queue()
+        self._announcing: set[asyncio.Task[None]] = set()
         self._unstored: dict[int, Chunk] = {}
         self._positions: dict[Source, int] = {}
         self._last_record: dict[Source, float] = {}
@@ -216,9 +218,10 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
                 )
                 await self._commit()
             finally:
-                for worker in workers:
-                    worker.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+                tasks = [*workers, *self._announcing]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
                 await self.consumer.stop()
         finally:
             await self.producer.stop()
@@ -304,13 +307,21 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
             if self._dropped.pop(id(chunk), None) is not None:
                 continue
             stored = await self._store(chunk)
-            if self._dropped.pop(id(chunk), None) is not None:
+            if stored is None:
                 continue
-            if stored:
-                self._unstored.pop(id(chunk), None)
+            task = asyncio.create_task(self._finish(chunk, stored))
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
 
-    async def _store(self, chunk: Chunk) -> bool:
-        """Store one chunk; False (and a retry scheduled with a growing delay) if MinIO fails.
+    async def _finish(self, chunk: Chunk, stored: _Stored) -> None:
+        """Announce a stored chunk, then let the commit move past it."""
+        await self._announce(chunk, stored)
+        if self._dropped.pop(id(chunk), None) is None:
+            self._unstored.pop(id(chunk), None)
+
+    async def _store(self, chunk: Chunk) -> _Stored | None:
+        """Store one chunk; None (and a retry scheduled with a growing delay) if MinIO fails
+        or the chunk was given up meanwhile.
 
         A failing chunk does not hold its worker: chunks of other operators (another bucket)
         keep flowing while only the failing chunk's partition is paused."""
@@ -319,8 +330,8 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             result = await loop.run_in_executor(self._pool, self._store_blocking, chunk)
         except STORE_ERRORS as exc:
-            if id(chunk) in self._dropped:
-                return False
+            if self._dropped.pop(id(chunk), None) is not None:
+                return None
             delay = min(self.settings.retry_initial_s * 2**attempts, self.settings.retry_max_s)
             if attempts == 0:
                 self._failing[chunk.source] += 1
@@ -334,12 +345,13 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
                 delay,
             )
             loop.call_later(delay, self._queue.put_nowait, chunk)
-            return False
+            return None
         if self._attempts.pop(id(chunk), None) is not None:
             self._failing[chunk.source] -= 1
             logger.info("MinIO answers again: %s/%s stored", chunk.operator, chunk.camera_id)
-        await self._announce(chunk, result)
-        return True
+        if self._dropped.pop(id(chunk), None) is not None:
+            return None
+        return result
 
     def _store_blocking(self, chunk: Chunk) -> _Stored:
         """In a worker thread: drop frames a stored manifest holds, encode, put."""
@@ -374,18 +386,32 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
         """Dead letters for the rejected frames, then one ``archive-chunks`` event per manifest.
 
         Chunks a replay found already stored are announced again (their first announcement
-        may have been lost in the crash): consumers of ``archive-chunks`` key on video_key."""
+        may have been lost in the crash): consumers of ``archive-chunks`` key on video_key.
+        Everything is sent first and acknowledged together (one round trip, not one per
+        message); a failure sends it all again, which the readers above tolerate."""
         delay = self.settings.retry_initial_s
         while True:
             try:
-                for frame, reason in stored.rejected:
-                    await self._send_dead_letter(_rejected_frame_letter(frame, reason))
-                for manifest in stored.manifests:
-                    await self.producer.send_and_wait(
+                acks = [
+                    await self.producer.send(
+                        DEAD_LETTER_TOPIC,
+                        key=letter.source_topic.encode(),
+                        value=DEAD_LETTER.encode(letter),
+                    )
+                    for letter in (_rejected_frame_letter(f, r) for f, r in stored.rejected)
+                ]
+                acks += [
+                    await self.producer.send(
                         ARCHIVE_CHUNKS,
                         key=chunk.camera_id.encode(),
                         value=ARCHIVE_CHUNK.encode(manifests.archive_chunk_of(manifest)),
                     )
+                    for manifest in stored.manifests
+                ]
+                results = await asyncio.gather(*acks, return_exceptions=True)
+                failed = [r for r in results if isinstance(r, BaseException)]
+                if failed:
+                    raise failed[0]
                 break
             except KafkaError as exc:
                 logger.warning("announcing a chunk failed (%s); retrying in %.1f s", exc, delay)
