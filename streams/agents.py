@@ -60,6 +60,7 @@ from vigie.topic_reader import partitions_of, read_partitions, reader
 logger = logging.getLogger(__name__)
 
 STAGE = "policy"
+ROUTER_RESTART_S = 2.0
 
 
 def _now() -> datetime:
@@ -310,11 +311,22 @@ class PolicyWorker:
     # ------------------------------------------------------------------ router
 
     async def _route(self) -> None:
-        # Runs until the worker stops (the task is cancelled; the router closes its clients).
-        self.router = Router(
-            self.settings.bootstrap, f"{self.settings.app_id}-router", self.index, self.index_ready
-        )
-        await self.router.run(asyncio.Event())
+        """Runs until the worker stops (the task is cancelled; the router closes its clients).
+        A router that fails is started again: it resumes from its last committed offsets, so
+        the frames of the failed batch are forwarded again, none is lost."""
+        while True:
+            self.router = Router(
+                self.settings.bootstrap,
+                f"{self.settings.app_id}-router",
+                self.index,
+                self.index_ready,
+            )
+            try:
+                await self.router.run(asyncio.Event())
+                return
+            except Exception:
+                logger.exception("router failed; starting it again in %.0f s", ROUTER_RESTART_S)
+                await asyncio.sleep(ROUTER_RESTART_S)
 
     async def _log_stats(self) -> None:
         if self.router is None:

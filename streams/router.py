@@ -29,6 +29,7 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 
 from schemas.codec import DEAD_LETTER
@@ -203,4 +204,10 @@ class Router:
                     )
             commit[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
         await asyncio.gather(*acks)  # raises if a send failed: nothing is committed then
-        await self._consumer.commit(commit)
+        try:
+            await self._consumer.commit(commit)
+        except CommitFailedError:
+            # The group rebalanced under us (a worker joined or left, or the pattern found a
+            # new operator's topic): the new owner of these partitions starts from the last
+            # committed offset and forwards this batch again. At-least-once, not a failure.
+            logger.info("router: batch forwarded but not committed (group rebalanced)")
