@@ -6,10 +6,12 @@ became of them is read back from `incidents` (`vigie incident list`) and `audit`
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,3 +256,140 @@ def policy_worker(
     )
     worker = faust.Worker(app, loglevel="INFO", quiet=True)
     worker.execute_from_commandline()
+
+
+# ------------------------------------------------------------------ argument wiring
+
+
+def _incident_hold(args: argparse.Namespace) -> int:
+    from consumers.archive import cli as archive_cli
+
+    return archive_cli.incident_hold(args)
+
+
+def _incident_open(args: argparse.Namespace) -> int:
+    return asyncio.run(
+        incident_open(
+            operator=args.operator,
+            kind=args.kind,
+            lat=args.lat,
+            lon=args.lon,
+            radius=args.radius,
+            legal_basis=args.legal_basis,
+            user=args.user,
+            incident_id=args.id,
+        )
+    )
+
+
+def _incident_update(args: argparse.Namespace) -> int:
+    return asyncio.run(
+        incident_update(
+            incident_id=args.incident_id,
+            lat=args.lat,
+            lon=args.lon,
+            radius=args.radius,
+            user=args.user,
+            operator=args.operator,
+        )
+    )
+
+
+def _incident_close(args: argparse.Namespace) -> int:
+    return asyncio.run(
+        incident_close(incident_id=args.incident_id, user=args.user, operator=args.operator)
+    )
+
+
+def _incident_list(_: argparse.Namespace) -> int:
+    return asyncio.run(incident_list())
+
+
+def _policy_worker(args: argparse.Namespace) -> int:
+    return policy_worker(
+        args.config, app_id=args.app_id, grace_s=args.grace, web_port=args.web_port
+    )
+
+
+def _audit_verify(_: argparse.Namespace) -> int:
+    return asyncio.run(audit_verify())
+
+
+def _audit_report(args: argparse.Namespace) -> int:
+    return asyncio.run(audit_report(parse_time(args.from_), parse_time(args.to)))
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    config_arg: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """`vigie incident ...`, `vigie policy worker`, `vigie audit ...` (streams/cli.py)."""
+    incident = sub.add_parser("incident", help="open, move, close and list incidents")
+    inc_sub = incident.add_subparsers(dest="incident_command", required=True)
+    kinds = ["pursuit", "accident", "demonstration", "other"]
+
+    op = inc_sub.add_parser("open", help="open an incident (prints its id)")
+    op.set_defaults(handler=_incident_open)
+    op.add_argument("--operator", required=True, help="operator opening the incident")
+    op.add_argument("--kind", required=True, choices=kinds)
+    op.add_argument("--lat", type=float, required=True)
+    op.add_argument("--lon", type=float, required=True)
+    op.add_argument("--radius", type=float, required=True, help="metres")
+    op.add_argument("--legal-basis", help="the legal basis invoked (required to be granted)")
+    op.add_argument("--user", required=True, help="who asks")
+    op.add_argument("--id", help="incident id (default: generated)")
+
+    up = inc_sub.add_parser("update", help="move and/or resize an open incident")
+    up.set_defaults(handler=_incident_update)
+    up.add_argument("incident_id")
+    up.add_argument("--lat", type=float)
+    up.add_argument("--lon", type=float)
+    up.add_argument("--radius", type=float, help="metres")
+    up.add_argument("--user", required=True, help="who asks")
+    up.add_argument(
+        "--operator", required=True, help="operator giving the command (the incident's own)"
+    )
+
+    cl = inc_sub.add_parser("close", help="close an incident: every grant is revoked")
+    cl.set_defaults(handler=_incident_close)
+    cl.add_argument("incident_id")
+    cl.add_argument("--user", required=True, help="who asks")
+    cl.add_argument(
+        "--operator", required=True, help="operator giving the command (the incident's own)"
+    )
+
+    for name, help_ in (
+        ("hold", "legal hold on every archived chunk the incident's grants reached (audited)"),
+        ("release", "lift the incident's legal hold (audited)"),
+    ):
+        hold = inc_sub.add_parser(name, help=help_, description=help_)
+        hold.set_defaults(handler=_incident_hold)
+        hold.add_argument("incident_id")
+        hold.add_argument("--user", required=True, help="who asks")
+        hold.add_argument("--reason", required=True, help="why, for the audit record")
+    ls = inc_sub.add_parser("list", help="incidents and their granted cameras, from `incidents`")
+    ls.set_defaults(handler=_incident_list)
+
+    policy = sub.add_parser("policy", help="the access-policy stream processors")
+    pol_sub = policy.add_subparsers(dest="policy_command", required=True)
+    worker = pol_sub.add_parser(
+        "worker", help="run one policy worker (Faust): incidents, grants, routing, audit"
+    )
+    worker.set_defaults(handler=_policy_worker)
+    config_arg(worker)
+    worker.add_argument("--app-id", default="vigie-policy", help="Faust app id = consumer group")
+    worker.add_argument(
+        "--grace",
+        type=float,
+        help="seconds a camera left behind stays granted (default: $VIGIE_POLICY_GRACE_S or 30)",
+    )
+    worker.add_argument("--web-port", type=int, help="serve Faust's web view on this port")
+
+    audit = sub.add_parser("audit", help="the hash-chained audit trail")
+    aud_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = aud_sub.add_parser("verify", help="check every chain (exit 1 at the first break)")
+    verify.set_defaults(handler=_audit_verify)
+    report = aud_sub.add_parser("report", help="who saw which cameras of whom, when, on what basis")
+    report.set_defaults(handler=_audit_report)
+    report.add_argument("--from", dest="from_", required=True, help="ISO time (UTC if no offset)")
+    report.add_argument("--to", required=True, help="ISO time, exclusive")
