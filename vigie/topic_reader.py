@@ -7,6 +7,7 @@ the retrieval service's grants, the dashboard's camera registry, `vigie audit ve
 explicitly (found through the admin API: a consumer's metadata only covers topics it already
 uses) and read from the beginning.
 """
+
 from __future__ import annotations
 
 import uuid
