@@ -15,11 +15,13 @@ demo: bootstrap
 test: bootstrap
 	@bash infra/local/test-peers.sh
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q -rs --durations=12
 
 lint: bootstrap
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 stack-up: bootstrap
