@@ -108,12 +108,7 @@ async def test_own_archive_directly_another_only_with_an_archive_grant_all_audit
         granted_by="test",
         status=GrantStatus.ACTIVE,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        await producer.send_and_wait(GRANTS, key=grant.grant_id.encode(), value=GRANT.encode(grant))
-    finally:
-        await producer.stop()
+    await _publish_grant(kafka_bootstrap, grant)
 
     allowed = await asyncio.to_thread(_vigie, "archive", "get", *_window(other, owner))
     assert allowed.returncode == 0, allowed.stderr
