@@ -311,8 +311,18 @@ def _policy_worker(args: argparse.Namespace) -> int:
     )
 
 
-def _audit_verify(_: argparse.Namespace) -> int:
+def _audit_verify(args: argparse.Namespace) -> int:
+    if args.archive:
+        from consumers.audit.commands import verify_archive
+
+        return asyncio.run(verify_archive(connection.load()))
     return asyncio.run(audit_verify())
+
+
+def _audit_archive(_: argparse.Namespace) -> int:
+    from consumers.audit.commands import archive_trail
+
+    return asyncio.run(archive_trail(connection.load()))
 
 
 def _audit_report(args: argparse.Namespace) -> int:
@@ -389,6 +399,15 @@ def add_commands(
     aud_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = aud_sub.add_parser("verify", help="check every chain (exit 1 at the first break)")
     verify.set_defaults(handler=_audit_verify)
+    verify.add_argument(
+        "--archive",
+        action="store_true",
+        help="check the write-once archive in MinIO instead, and the topic against it",
+    )
+    arch = aud_sub.add_parser(
+        "archive", help="copy new audit records to the object-locked bucket (write-once)"
+    )
+    arch.set_defaults(handler=_audit_archive)
     report = aud_sub.add_parser("report", help="who saw which cameras of whom, when, on what basis")
     report.set_defaults(handler=_audit_report)
     report.add_argument("--from", dest="from_", required=True, help="ISO time (UTC if no offset)")

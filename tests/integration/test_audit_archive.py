@@ -1,0 +1,82 @@
+"""`vigie audit archive`: the audit trail copied write-once to the object-locked bucket;
+`vigie audit verify --archive` checks the copy and the topic against it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from minio import Minio
+from minio.error import S3Error
+
+from infra.local.settings import Connection
+from infra.provision import ensure_buckets
+from schemas.codec import AUDIT_RECORD
+from schemas.records import AuditAction, AuditRecord
+from schemas.storage import AUDIT_BUCKET
+from schemas.topics import AUDIT, catalogue
+from streams.audit_chain import GENESIS, seal
+from tests.integration.policy_world import vigie
+from vigie.topic_reader import read_partitions
+
+
+async def _append_sealed(bootstrap: str, count: int) -> None:
+    """Append records to partition 0 of `audit` the way the sealer does: chained onto the head."""
+    head = GENESIS
+    for r in (await read_partitions(bootstrap, AUDIT, [0]))[0]:
+        head = AUDIT_RECORD.decode(r.value or b"").record_hash
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for i in range(count):
+            draft = AuditRecord(
+                audit_id=f"test-{uuid.uuid4().hex}", time=datetime.now(UTC), actor="test",
+                operator="op-test", action=AuditAction.ARCHIVE_RETRIEVAL, reason=f"record {i}",
+                details={}, previous_hash=b"", record_hash=b"",
+            )  # fmt: skip
+            sealed = seal(draft, head)
+            await producer.send_and_wait(
+                AUDIT, key=b"op-test", value=AUDIT_RECORD.encode(sealed), partition=0
+            )
+            head = sealed.record_hash
+    finally:
+        await producer.stop()
+
+
+async def test_archive_is_incremental_write_once_and_verifies(
+    live_stack: Connection, kafka_bootstrap: str, minio_client: Minio
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from infra.provision import provision_topics
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await provision_topics(admin, catalogue([]))
+    finally:
+        await admin.close()
+    await asyncio.to_thread(ensure_buckets, minio_client, [AUDIT_BUCKET])
+    await _append_sealed(kafka_bootstrap, 3)
+
+    first = await asyncio.to_thread(vigie, "audit", "archive")
+    assert first.returncode == 0, first.stderr
+    assert "(write-once)" in first.stdout
+    second = await asyncio.to_thread(vigie, "audit", "archive")
+    assert "audit archive up to date" in second.stdout
+
+    verified = await asyncio.to_thread(vigie, "audit", "verify", "--archive")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "BROKEN" not in verified.stdout
+
+    key = next(
+        o.object_name for o in minio_client.list_objects(AUDIT_BUCKET, prefix="p0/", recursive=True)
+    )
+    assert key is not None
+    # Even MinIO's root user cannot delete an archived segment before its retention ends.
+    versions = list(minio_client.list_objects(AUDIT_BUCKET, prefix=key, include_version=True))
+    with pytest.raises(S3Error):
+        minio_client.remove_object(AUDIT_BUCKET, key, version_id=versions[0].version_id)
