@@ -37,7 +37,8 @@ from schemas.codec import (
     INCIDENT_EVENT,
     DecodeError,
 )
-from schemas.records import AuditRecord, DeadLetter
+from schemas.dead_letters import dead_letter_for
+from schemas.records import AuditRecord
 from schemas.topics import (
     AUDIT,
     AUDIT_DRAFTS,
@@ -68,27 +69,8 @@ def _now() -> datetime:
 
 
 def _dead_letter(message: Any, error_kind: str, reason: str) -> bytes:
-    return DEAD_LETTER.encode(
-        DeadLetter(
-            time=_now(),
-            stage=STAGE,
-            source_topic=message.topic,
-            source_partition=message.partition,
-            source_offset=message.offset,
-            key=message.key,
-            value=message.value or b"",
-            headers={name: value or b"" for name, value in _headers(message)},
-            error_kind=error_kind,
-            reason=reason,
-        )
-    )
-
-
-def _headers(message: Any) -> list[tuple[str, bytes | None]]:
-    headers = message.headers or ()
-    if isinstance(headers, dict):
-        return list(headers.items())
-    return list(headers)
+    letter = dead_letter_for(message, stage=STAGE, error_kind=error_kind, reason=reason)
+    return DEAD_LETTER.encode(letter)
 
 
 class AuditChains:

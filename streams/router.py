@@ -33,8 +33,8 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 
 from schemas.codec import DEAD_LETTER
+from schemas.dead_letters import dead_letter_for
 from schemas.headers import FrameRouting, HeaderError, parse_frame_headers, to_epoch_us
-from schemas.records import DeadLetter
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from schemas.topics import FRAMES_PATTERN, MAX_FRAME_BYTES, operator_of, shared_topic
 from streams.policy import GrantIndex, recipients
@@ -91,20 +91,8 @@ def route(
 
 
 def dead_letter(record: ConsumerRecord[bytes, bytes], reason: str) -> bytes:
-    return DEAD_LETTER.encode(
-        DeadLetter(
-            time=datetime.now(UTC),
-            stage=STAGE,
-            source_topic=record.topic,
-            source_partition=record.partition,
-            source_offset=record.offset,
-            key=record.key,
-            value=record.value or b"",
-            headers={name: value or b"" for name, value in record.headers},
-            error_kind="HeaderError",
-            reason=reason,
-        )
-    )
+    letter = dead_letter_for(record, stage=STAGE, error_kind="HeaderError", reason=reason)
+    return DEAD_LETTER.encode(letter)
 
 
 class _LogAssignment(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -52,6 +52,7 @@ from consumers.archive.encode import encode_chunk
 from consumers.archive.store import STORE_ERRORS, ChunkStore
 from schemas.codec import ARCHIVE_CHUNK, DEAD_LETTER, FRAME, DecodeError
 from schemas.config import ArchiveProfile
+from schemas.dead_letters import dead_letter_for
 from schemas.headers import HeaderError, frame_headers, parse_frame_headers, to_epoch_us
 from schemas.records import DeadLetter, Frame, FrameEncoding
 from schemas.storage import is_key_safe_id
@@ -504,18 +505,7 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _dead_letter(self, record: Any, error_kind: str, reason: str) -> None:
         await self._send_dead_letter(
-            DeadLetter(
-                time=datetime.now(UTC),
-                stage=STAGE,
-                source_topic=record.topic,
-                source_partition=record.partition,
-                source_offset=record.offset,
-                key=record.key,
-                value=record.value or b"",
-                headers={name: value or b"" for name, value in record.headers or ()},
-                error_kind=error_kind,
-                reason=reason,
-            )
+            dead_letter_for(record, stage=STAGE, error_kind=error_kind, reason=reason)
         )
 
     async def _send_dead_letter(self, letter: DeadLetter) -> None:
