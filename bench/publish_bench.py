@@ -25,11 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, Connection, StackSettings
-from infra.provision import provision_topics
 from producers.camera import CameraAdapter
 from producers.normalise import Image, encode_jpeg, resize_to_profile
 from producers.publisher import Publisher
@@ -38,7 +36,8 @@ from producers.sources.file import FileSource
 from producers.sources.synthetic import SyntheticSource
 from schemas.config import Camera, CameraProfile, Position, SourceKind
 from schemas.records import Frame, FrameEncoding
-from schemas.topics import MAX_FRAME_BYTES, catalogue, frames_topic
+from schemas.topics import MAX_FRAME_BYTES, frames_topic
+from vigie.provisioning import provision_operator_topics
 
 CLIP = REPO_ROOT.parent / "shared" / "data" / "pedestrians-720p.avi"
 OPERATOR = "bench"
@@ -189,12 +188,7 @@ async def run_adapters(
 
 
 async def main_async(conn: Connection, tmp: Path, seconds: float, out: Path | None) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=conn.kafka_bootstrap)
-    await admin.start()
-    try:
-        await provision_topics(admin, catalogue([OPERATOR]))
-    finally:
-        await admin.close()
+    await provision_operator_topics(conn.kafka_bootstrap, [OPERATOR])
     lines = [
         "## Camera adapters (bench/publish_bench.py)",
         "",

@@ -35,9 +35,7 @@ from typing import Any
 
 import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from infra.provision import provision_topics
 from producers.publisher import Publisher
 from schemas.codec import GRANT, INCIDENT_COMMAND
 from schemas.config import IncidentKind
@@ -47,12 +45,12 @@ from schemas.topics import (
     GRANTS,
     INCIDENT_COMMANDS,
     MAX_FRAME_BYTES,
-    catalogue,
     frames_topic,
     shared_topic,
 )
 from streams.commands import close_record, open_record
 from vigie import connection
+from vigie.provisioning import provision_operator_topics
 from vigie.topic_reader import read_partitions
 
 FRAME_BYTES = 30_000  # a 640x360 JPEG at quality 75
@@ -247,12 +245,7 @@ async def run(frames: int, cycles: int) -> str:
     tmp = Path(tempfile.mkdtemp(prefix="router-bench-"))
     config = tmp / "bench.yaml"
     config.write_text(yaml.safe_dump(_config(owner, grantee, other)))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await provision_topics(admin, catalogue([owner, grantee, other]))
-    finally:
-        await admin.close()
+    await provision_operator_topics(bootstrap, [owner, grantee, other])
     app_id = f"bench-policy-{u}"
     image = os.urandom(FRAME_BYTES)
     commands = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)

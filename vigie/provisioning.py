@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,13 +43,18 @@ def registry_record(camera: CameraConfig, at: datetime) -> Camera:
     )
 
 
-async def provision_topics(bootstrap: str, config: VigieConfig) -> ProvisionPlan:
+async def provision_operator_topics(bootstrap: str, operators: Iterable[str]) -> ProvisionPlan:
+    """The catalogue's topics for these operators (and the shared ones), created if missing."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        return await provision.provision_topics(admin, catalogue(o.id for o in config.operators))
+        return await provision.provision_topics(admin, catalogue(operators))
     finally:
         await admin.close()
+
+
+async def provision_topics(bootstrap: str, config: VigieConfig) -> ProvisionPlan:
+    return await provision_operator_topics(bootstrap, (o.id for o in config.operators))
 
 
 async def publish_registry(bootstrap: str, config: VigieConfig) -> int:

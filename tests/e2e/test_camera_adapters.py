@@ -25,14 +25,13 @@ import numpy as np
 import pytest
 import yaml
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
-from infra.provision import provision_topics
 from schemas.codec import CAMERA_EVENT, FRAME
 from schemas.records import CameraEvent, CameraEventKind, Frame
-from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, catalogue, frames_topic
+from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, frames_topic
 from tests.peers.mjpeg_server import MjpegServer
 from tests.peers.rtsp_server import RtspServer
+from vigie.provisioning import provision_operator_topics
 
 RTSP_PORT = 18654  # +1: the port that requires credentials
 RESTART_PORT = 18664
@@ -144,15 +143,7 @@ def observed(
     config_path = tmp / "cameras.yaml"
     config_path.write_text(yaml.safe_dump(config))
 
-    async def provision() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            await provision_topics(admin, catalogue([op]))
-        finally:
-            await admin.close()
-
-    asyncio.run(provision())
+    asyncio.run(provision_operator_topics(kafka_bootstrap, [op]))
     env = {**os.environ, "VIGIE_TEST_CAM_PASSWORD": WRONG_PASSWORD}
     started = time.monotonic()
     adapter = subprocess.Popen(

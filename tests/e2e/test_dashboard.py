@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
-from infra.provision import provision_topics
 from producers.publisher import Publisher
 from schemas.records import Frame, FrameEncoding
-from schemas.topics import catalogue, shared_topic
+from schemas.topics import shared_topic
+from vigie.provisioning import provision_operator_topics
 
 PORT = 18090
 JPEG = b"\xff\xd8\xff\xe0dashboard-test\xff\xd9"
@@ -51,15 +50,7 @@ def _frame(operator: str, camera: str, seq: int) -> Frame:
 def operators(kafka_bootstrap: str, unique: str) -> Iterator[tuple[str, str]]:
     own, other = f"own-{unique}", f"other-{unique}"
 
-    async def provision() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            await provision_topics(admin, catalogue([own, other]))
-        finally:
-            await admin.close()
-
-    asyncio.run(provision())
+    asyncio.run(provision_operator_topics(kafka_bootstrap, [own, other]))
     dashboard = subprocess.Popen(
         [sys.executable, "-m", "vigie", "dashboard", "--operator", own, "--port", str(PORT)],
         env=os.environ,

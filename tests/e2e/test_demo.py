@@ -15,22 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.settings import Connection
+from tests.support import run_vigie
 
 _STIB_CAMERAS = {
     "stib-de-brouckere", "stib-gare-centrale", "stib-parc", "stib-arts-loi", "stib-rogier",
     "stib-schuman", "stib-montgomery", "stib-gare-du-midi",
 }  # fmt: skip
-
-
-def _vigie(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vigie", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _dashboard_state(port: int) -> dict[str, Any]:
@@ -78,19 +68,19 @@ def test_bounded_demo_shows_frames_a_pursuit_shared_live_and_tail_decodes_them(
     assert max(int(cams) for _, cams in rates) == 24
     assert max(float(fps) for fps, _ in rates) > 50
 
-    tail = _vigie("tail", "frames.stib", "--from-beginning", "--limit", "5", "--timeout", "20")
+    tail = run_vigie("tail", "frames.stib", "--from-beginning", "--limit", "5", "--timeout", "20")
     assert tail.returncode == 0, tail.stderr[-3000:]
     lines = [line for line in tail.stdout.splitlines() if " frame " in line]
     assert len(lines) == 5
     assert all(re.search(r"frame stib-[\w-]+ #\d+ \d+x\d+ JPEG \d+ B", line) for line in lines)
 
-    registry = _vigie("tail", "cameras", "--from-beginning", "--limit", "24", "--timeout", "20")
+    registry = run_vigie("tail", "cameras", "--from-beginning", "--limit", "24", "--timeout", "20")
     assert registry.stdout.count("Camera camera_id=") == 24
 
 
 def test_demo_leaves_the_stack_it_found_running(live_stack: Connection) -> None:
     """The demo stops only what it started: a stack already up stays up."""
-    status = _vigie("stack", "status")
+    status = run_vigie("stack", "status")
     assert status.returncode == 0, status.stdout + status.stderr
     assert status.stdout.count(" up ") == 2
 
@@ -105,7 +95,7 @@ def test_bad_configuration_is_refused_with_file_and_key_path(tmp_path: Path) -> 
         "cameras: []\n"
         "colour: blue\n"
     )
-    result = _vigie("config", "check", str(bad))
+    result = run_vigie("config", "check", str(bad))
     assert result.returncode == 2
     assert "bad.yaml" in result.stderr
     assert "operators[0].retention_days" in result.stderr

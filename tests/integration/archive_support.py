@@ -15,14 +15,13 @@ from typing import Any
 
 import cv2
 import numpy as np
-from aiokafka.admin import AIOKafkaAdminClient
 from minio import Minio
 
-from infra.provision import ensure_buckets, provision_topics
+from infra.provision import ensure_buckets
 from producers.publisher import Publisher
 from schemas.records import Frame, FrameEncoding
 from schemas.storage import archive_bucket
-from schemas.topics import catalogue
+from vigie.provisioning import provision_operator_topics
 
 WIDTH, HEIGHT = 160, 96
 
@@ -41,12 +40,7 @@ def jpegs(count: int = 8) -> list[bytes]:
 
 
 async def provision_operator(bootstrap: str, minio: Minio, operator: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await provision_topics(admin, catalogue([operator]))
-    finally:
-        await admin.close()
+    await provision_operator_topics(bootstrap, [operator])
     await asyncio.to_thread(ensure_buckets, minio, [archive_bucket(operator)])
 
 

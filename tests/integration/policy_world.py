@@ -21,15 +21,15 @@ from typing import Any
 
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from infra.provision import provision_topics
 from producers.publisher import Publisher
 from schemas.config import VigieConfig, parse
 from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US
 from schemas.records import Frame, FrameEncoding
-from schemas.topics import MAX_FRAME_BYTES, catalogue, shared_topic
+from schemas.topics import MAX_FRAME_BYTES, shared_topic
 from streams.geometry import EARTH_RADIUS_M
+from tests.support import run_vigie
+from vigie.provisioning import provision_topics
 
 SESSION_APP_ID = f"vigie-policy-test-{uuid.uuid4().hex[:8]}"
 """One consumer group for every worker of a test session: workers continue where the previous
@@ -114,23 +114,10 @@ def build_world(unique: str, directory: Path) -> World:
 
 
 async def provision(bootstrap: str, world: World) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await provision_topics(admin, catalogue(o.id for o in world.config.operators))
-    finally:
-        await admin.close()
+    await provision_topics(bootstrap, world.config)
 
 
-def vigie(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vigie", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ,
-        timeout=timeout,
-        check=False,
-    )
+vigie = run_vigie
 
 
 class WorkerProcess:

@@ -5,9 +5,6 @@ out (short-lived presigned URLs) once the `grants` topic holds one; every answer
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,20 +20,10 @@ from schemas.records import AuditAction, Grant, GrantStatus
 from schemas.topics import AUDIT_DRAFTS, GRANTS
 from tests.integration.archive_support import provision_operator, publish_frames
 from tests.integration.test_archive_store import archive_once
+from tests.support import run_vigie
 from vigie.topic_reader import read_topic
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-def _vigie(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vigie", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ,
-        timeout=60,
-        check=False,
-    )
 
 
 def _download(url: str) -> bytes:
@@ -82,13 +69,13 @@ async def test_own_archive_directly_another_only_with_an_archive_grant_all_audit
     await archive_once(kafka_bootstrap, minio_client, owner, 30)
 
     own = await asyncio.to_thread(
-        _vigie, "archive", "get", *_window(owner, owner, "--out", str(tmp_path / "own"))
+        run_vigie, "archive", "get", *_window(owner, owner, "--out", str(tmp_path / "own"))
     )
     assert own.returncode == 0, own.stderr
     assert "2 chunks (own camera" in own.stdout
     assert len(list((tmp_path / "own").glob("*.mp4"))) == 2
 
-    refused = await asyncio.to_thread(_vigie, "archive", "list", *_window(other, owner))
+    refused = await asyncio.to_thread(run_vigie, "archive", "list", *_window(other, owner))
     assert refused.returncode == 3
     assert "refused" in refused.stderr
     assert "no archive grant" in refused.stderr
@@ -110,7 +97,7 @@ async def test_own_archive_directly_another_only_with_an_archive_grant_all_audit
     )
     await _publish_grant(kafka_bootstrap, grant)
 
-    allowed = await asyncio.to_thread(_vigie, "archive", "get", *_window(other, owner))
+    allowed = await asyncio.to_thread(run_vigie, "archive", "get", *_window(other, owner))
     assert allowed.returncode == 0, allowed.stderr
     urls = [line.split()[-1] for line in allowed.stdout.splitlines() if "http://" in line]
     assert len(urls) == 2
@@ -176,13 +163,13 @@ async def test_evidence_export_of_an_incident_verifies_and_detects_tampering(
     )
 
     refused = await asyncio.to_thread(
-        _vigie, "archive", "export", incident, "--operator", owner, "--reason", "x",
+        run_vigie, "archive", "export", incident, "--operator", owner, "--reason", "x",
         "--out", str(tmp_path),
     )  # fmt: skip
     assert refused.returncode == 3, refused.stdout + refused.stderr
 
     exported = await asyncio.to_thread(
-        _vigie, "archive", "export", incident, "--operator", other,
+        run_vigie, "archive", "export", incident, "--operator", other,
         "--reason", "court request 2026/123", "--out", str(tmp_path),
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr
@@ -194,7 +181,7 @@ async def test_evidence_export_of_an_incident_verifies_and_detects_tampering(
     assert "court request 2026/123" in receipt
     assert "Art. 25/3 LFP" in receipt
 
-    intact = await asyncio.to_thread(_vigie, "archive", "verify", str(package))
+    intact = await asyncio.to_thread(run_vigie, "archive", "verify", str(package))
     assert intact.returncode == 0, intact.stdout
     assert "OK" in intact.stdout
 
@@ -202,7 +189,7 @@ async def test_evidence_export_of_an_incident_verifies_and_detects_tampering(
     data = bytearray(video.read_bytes())
     data[len(data) // 2] ^= 0xFF
     video.write_bytes(bytes(data))
-    tampered = await asyncio.to_thread(_vigie, "archive", "verify", str(package))
+    tampered = await asyncio.to_thread(run_vigie, "archive", "verify", str(package))
     assert tampered.returncode == 1
     assert video.name in tampered.stdout
     assert "NOT INTACT" in tampered.stdout

@@ -17,9 +17,10 @@ from infra.provision import ensure_buckets
 from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction, AuditRecord
 from schemas.storage import AUDIT_BUCKET
-from schemas.topics import AUDIT, catalogue
+from schemas.topics import AUDIT
 from streams.audit_chain import GENESIS, seal
 from tests.integration.policy_world import vigie
+from vigie.provisioning import provision_operator_topics
 from vigie.topic_reader import read_partitions
 
 
@@ -49,16 +50,7 @@ async def _append_sealed(bootstrap: str, count: int) -> None:
 async def test_archive_is_incremental_write_once_and_verifies(
     live_stack: Connection, kafka_bootstrap: str, minio_client: Minio
 ) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    from infra.provision import provision_topics
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await provision_topics(admin, catalogue([]))
-    finally:
-        await admin.close()
+    await provision_operator_topics(kafka_bootstrap, [])
     await asyncio.to_thread(ensure_buckets, minio_client, [AUDIT_BUCKET])
     await _append_sealed(kafka_bootstrap, 3)
 

@@ -10,25 +10,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
-from infra.provision import provision_topics
 from producers.publisher import Publisher
 from schemas.codec import CAMERA_EVENT, FRAME, peek_fingerprint
 from schemas.headers import parse_frame_headers
 from schemas.records import CameraEvent, CameraEventKind, Frame, FrameEncoding
-from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, catalogue, frames_topic
+from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, frames_topic
+from vigie.provisioning import provision_operator_topics
 
 
 @pytest.fixture
 async def operator(kafka_bootstrap: str, unique: str) -> str:
     op = f"op-{unique}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await provision_topics(admin, catalogue([op]))
-    finally:
-        await admin.close()
+    await provision_operator_topics(kafka_bootstrap, [op])
     return op
 
 
