@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from aiokafka.errors import KafkaError
+
 from producers.frames import FrameProcessor, Processed
 from producers.publisher import Publisher
 from producers.sequence import SequenceStore
@@ -171,7 +173,7 @@ class CameraAdapter:
         c = self.counters.reset()
         health = CameraHealth(
             achieved_fps=c.published / elapsed_s,
-            dropped_frames=c.dropped,
+            dropped_frames=c.dropped + c.failed,  # not delivered, whatever the cause
             bytes_per_second=c.bytes / elapsed_s,
             frames_published=c.published,
         )
@@ -183,7 +185,14 @@ class CameraAdapter:
             await self._publish(frame)
 
     async def _publish(self, frame: Frame) -> None:
-        ack = await self._publisher.publish_frame(frame)
+        try:
+            ack = await self._publisher.publish_frame(frame)
+        except KafkaError:
+            # Refused before it was even queued (buffer full past the timeout, frame too
+            # large): counted and reported in health events; publishing goes on.
+            self.counters.failed += 1
+            logger.exception("camera %s: frame #%d not published", self.camera.id, frame.sequence)
+            return
         size = len(frame.image)
         ack.add_done_callback(lambda fut: self._acked(fut, size))
 
