@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import signal
 import time
 from collections import Counter
@@ -32,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from minio import Minio
 
 from consumers.archive import manifest as manifests
@@ -49,6 +48,12 @@ from consumers.archive.chunker import (
     without_stored,
 )
 from consumers.archive.encode import encode_chunk
+from consumers.archive.frame_reader import (
+    CommitRefused,
+    ConsumedRecord,
+    FrameReader,
+    ReaderSettings,
+)
 from consumers.archive.store import STORE_ERRORS, ChunkStore
 from schemas.codec import ARCHIVE_CHUNK, DEAD_LETTER, FRAME, DecodeError
 from schemas.config import ArchiveProfile
@@ -94,11 +99,11 @@ class ArchiverSettings:
     """Archive only these operators' frames (default: every ``frames.*`` topic)."""
 
     @property
-    def pattern(self) -> str:
+    def subscription(self) -> list[str]:
+        """The topics read: the operators' own, else every ``frames.*`` topic (a pattern)."""
         if not self.operators:
-            return FRAMES_PATTERN
-        names = "|".join(re.escape(frames_topic(op)) for op in sorted(self.operators))
-        return f"^({names})$"
+            return [FRAMES_PATTERN]
+        return [frames_topic(op) for op in sorted(self.operators)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +122,10 @@ class _Rejected(Exception):
         self.reason = reason
 
 
-def to_archived_frame(record: Any) -> ArchivedFrame:
+def to_archived_frame(record: ConsumedRecord) -> ArchivedFrame:
     """The frame in a ``frames.<operator>`` record; _Rejected with the reason if it is not one."""
     try:
-        routing = parse_frame_headers(list(record.headers or ()))
+        routing = parse_frame_headers(record.headers)
         frame = FRAME.decode(record.value or b"")
     except HeaderError as exc:
         raise _Rejected("HeaderError", str(exc)) from exc
@@ -153,22 +158,23 @@ def to_archived_frame(record: Any) -> ArchivedFrame:
     )
 
 
-class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
+class Archiver:
     def __init__(self, settings: ArchiverSettings, minio: Minio) -> None:
         self.settings = settings
         self.store = ChunkStore(minio)
         self.chunker = Chunker(settings.window_s, settings.idle_s)
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap,
-            group_id=settings.group_id,
-            client_id="vigie-archiver",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=MAX_FRAME_BYTES + 1024 * 1024,
-            fetch_max_bytes=4 * (MAX_FRAME_BYTES + 1024 * 1024),
-            session_timeout_ms=settings.session_timeout_ms,
-            heartbeat_interval_ms=max(1000, settings.session_timeout_ms // 4),
-            metadata_max_age_ms=30_000,  # new operators' topics are picked up within 30 s
+        self.reader = FrameReader(
+            ReaderSettings(
+                bootstrap=settings.bootstrap,
+                group_id=settings.group_id,
+                client_id="vigie-archiver",
+                subscription=settings.subscription,
+                max_message_bytes=MAX_FRAME_BYTES + 1024 * 1024,
+                session_timeout_ms=settings.session_timeout_ms,
+                metadata_refresh_ms=30_000,  # new operators' topics are picked up within 30 s
+            ),
+            on_assigned=self.on_partitions_assigned,
+            on_revoked=self.on_partitions_revoked,
         )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap,
@@ -189,13 +195,13 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
         self._failing: Counter[Source] = Counter()
         self._attempts: dict[int, int] = {}
         self._dropped: dict[int, Chunk] = {}  # holds the chunk so that its id stays unique
-        self._paused: set[TopicPartition] = set()
+        self._paused: set[Source] = set()
         self.stored_chunks = 0
         self.stored_frames = 0
         self.stored_bytes = 0
 
     @property
-    def paused_partitions(self) -> frozenset[TopicPartition]:
+    def paused_partitions(self) -> frozenset[Source]:
         """Partitions not read right now because their chunks wait for MinIO."""
         return frozenset(self._paused)
 
@@ -204,8 +210,7 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
     async def run(self, stop: asyncio.Event) -> None:
         await self.producer.start()
         try:
-            self.consumer.subscribe(pattern=self.settings.pattern, listener=self)
-            await self.consumer.start()
+            await self.reader.start()
             workers = [
                 asyncio.create_task(self._worker(), name=f"archive-store-{i}")
                 for i in range(self.settings.store_workers)
@@ -223,7 +228,7 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                await self.consumer.stop()
+                await self.reader.stop()
         finally:
             await self.producer.stop()
             self._pool.shutdown(wait=False, cancel_futures=True)
@@ -237,19 +242,18 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _consume(self, stop: asyncio.Event) -> None:
         last_commit = time.monotonic()
         while not stop.is_set():
-            self._backpressure()
-            batch = await self.consumer.getmany(timeout_ms=200, max_records=2000)
+            await self._backpressure()
+            records = await self.reader.getmany(timeout_s=0.2, max_records=2000)
             now = time.monotonic()
-            for records in batch.values():
-                for record in records:
-                    await self._ingest(record, now)
+            for record in records:
+                await self._ingest(record, now)
             for chunk in self.chunker.idle(self._partition_clocks(now)):
                 self._enqueue(chunk)
             if now - last_commit >= self.settings.commit_interval_s:
                 await self._commit()
                 last_commit = now
 
-    async def _ingest(self, record: Any, now: float) -> None:
+    async def _ingest(self, record: ConsumedRecord, now: float) -> None:
         source = (record.topic, record.partition)
         try:
             frame = to_archived_frame(record)
@@ -267,33 +271,29 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
     def _partition_clocks(self, now: float) -> dict[Source, float]:
         """How far in time each partition has been read: ``now`` once read up to its end,
         else when its last record arrived (see Chunker.idle)."""
-        clocks: dict[Source, float] = {}
-        for tp in self.consumer.assignment():
-            source = (tp.topic, tp.partition)
-            highwater = self.consumer.highwater(tp)
-            position = self._positions.get(source)
-            caught_up = highwater is not None and (position is None or position >= highwater)
-            clocks[source] = now if caught_up else self._last_record.get(source, now)
-        return clocks
+        return {
+            source: now if self.reader.at_end(source) else self._last_record.get(source, now)
+            for source in self.reader.assignment()
+        }
 
-    def _backpressure(self) -> None:
+    async def _backpressure(self) -> None:
         """Pause the partitions whose chunks MinIO refuses (all of them when too many chunks
         wait); resume them once their chunks are stored. Kafka keeps the frames meanwhile."""
-        assigned = self.consumer.assignment()
+        assigned = self.reader.assignment()
         if len(self._unstored) >= self.settings.max_unstored_chunks:
             want = set(assigned)
         else:
-            want = {tp for tp in assigned if self._failing[(tp.topic, tp.partition)] > 0}
+            want = {source for source in assigned if self._failing[source] > 0}
         pause = want - self._paused
         resume = self._paused - want
         if pause:
             logger.warning(
                 "pausing %d partitions: %d chunks wait for MinIO", len(pause), len(self._unstored)
             )
-            self.consumer.pause(*pause)
+            await self.reader.pause(pause)
         if resume:
             logger.info("resuming %d partitions", len(resume))
-            self.consumer.resume(*(resume & assigned))
+            await self.reader.resume(resume & assigned)
         self._paused = want
 
     # ------------------------------------------------------------------ storing
@@ -462,48 +462,45 @@ class Archiver(ConsumerRebalanceListener):  # type: ignore[misc]
         pending += [(c.source, c.first_offset) for c in self._unstored.values()]
         commits = commit_offsets(self._positions, pending)
         todo = {
-            TopicPartition(*source): offset
+            source: offset
             for source, offset in commits.items()
             if (only is None or source in only) and self._committed.get(source) != offset
         }
         if not todo:
             return
         try:
-            await self.consumer.commit(todo)
-        except (CommitFailedError, KafkaError) as exc:
+            await self.reader.commit(todo)
+        except CommitRefused as exc:
             logger.warning("offset commit failed (%s): the next run re-reads more", exc)
             return
-        for tp, offset in todo.items():
-            self._committed[(tp.topic, tp.partition)] = offset
+        self._committed.update(todo)
 
     # ------------------------------------------------------------------ rebalance
 
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        sources = {(tp.topic, tp.partition) for tp in revoked}
+    async def on_partitions_revoked(self, revoked: Sequence[Source]) -> None:
+        sources = set(revoked)
         if not sources:
             return
         await self._flush(self.chunker.drain(sources), sources, self.settings.shutdown_timeout_s)
         await self._commit(only=sources)
-        self._paused -= set(revoked)
+        self._paused -= sources
         for source in sources:
             self._positions.pop(source, None)
             self._last_record.pop(source, None)
             self._replay_end.pop(source, None)
             self._committed.pop(source, None)
 
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+    async def on_partitions_assigned(self, assigned: Sequence[Source]) -> None:
         if not assigned:
             return
         # Offsets below the end at assignment may have been stored by an earlier run.
-        ends = await self.consumer.end_offsets(list(assigned))
-        for tp, end in ends.items():
-            self._replay_end[(tp.topic, tp.partition)] = end
+        self._replay_end.update(await self.reader.end_offsets(assigned))
         logger.info("assigned %d partitions", len(assigned))
         self._paused -= set(assigned)  # a new assignment starts unpaused
 
     # ------------------------------------------------------------------ dead letters
 
-    async def _dead_letter(self, record: Any, error_kind: str, reason: str) -> None:
+    async def _dead_letter(self, record: ConsumedRecord, error_kind: str, reason: str) -> None:
         await self._send_dead_letter(
             dead_letter_for(record, stage=STAGE, error_kind=error_kind, reason=reason)
         )

@@ -14,7 +14,8 @@ Two archive profiles, chosen per operator (``Operator.archive_profile``):
 ``mjpeg`` — the camera's JPEGs **as they are** (stream copy, no re-encoding: no CPU, no
     generation loss) in **Matroska** (``.mkv``). Matroska stores Motion JPEG natively
     (``V_MJPEG``) with a millisecond timestamp per frame, and ffmpeg, ffprobe and VLC read it;
-    it costs about 3.5 times the bytes of ``h264``.
+    it costs about 3.5 times the bytes of ``h264``. Written by ``matroska.py`` (framing around
+    the JPEGs, 0.3 ms per 50-frame chunk) rather than FFmpeg's muxer (2.5 ms, holding the GIL).
 
 Timestamps: each frame's presentation time is its capture time relative to the window start,
 in milliseconds (variable frame rate, as the camera delivered them; bumped by 1 ms where two
@@ -36,6 +37,7 @@ import av
 import av.error
 
 from consumers.archive.chunker import ArchivedFrame, Chunk
+from consumers.archive.matroska import mjpeg_matroska
 from schemas.config import ArchiveProfile
 
 __all__ = ["FORMATS", "EncodedChunk", "VideoFormat", "encode_chunk"]
@@ -87,7 +89,8 @@ def _presentation_times(chunk: Chunk, frames: list[ArchivedFrame]) -> list[int]:
 def _jpeg_problem(image: bytes) -> str | None:
     if not image.startswith(b"\xff\xd8\xff"):
         return "not a JPEG: no start-of-image marker"
-    if not image.rstrip(b"\x00").endswith(b"\xff\xd9"):
+    # Some cameras pad the JPEG with zeros; rstrip copies the image, so only when needed.
+    if not image.endswith(b"\xff\xd9") and not image.rstrip(b"\x00").endswith(b"\xff\xd9"):
         return "truncated JPEG: no end-of-image marker"
     return None
 
@@ -113,20 +116,10 @@ def _mux_mjpeg(chunk: Chunk) -> EncodedChunk:
         return EncodedChunk(fmt, b"", (), (), 0, 0, tuple(rejected))
     pts = _presentation_times(chunk, kept)
     width, height = kept[0].width, kept[0].height
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=fmt.container) as output:
-        stream = output.add_stream("mjpeg")
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuvj420p"
-        stream.time_base = _MS
-        for frame, at in zip(kept, pts, strict=True):
-            packet = av.Packet(frame.image)
-            packet.pts = packet.dts = at
-            packet.time_base = _MS
-            packet.stream = stream
-            packet.is_keyframe = True
-            output.mux(packet)
-    return EncodedChunk(fmt, buffer.getvalue(), tuple(kept), tuple(pts), width, height, ())
+    # The last frame is shown as long as the interval before it (the camera's rate).
+    last_interval = pts[-1] - pts[-2] if len(pts) > 1 else None
+    data = mjpeg_matroska([f.image for f in kept], pts, width, height, last_interval)
+    return EncodedChunk(fmt, data, tuple(kept), tuple(pts), width, height, tuple(rejected))
 
 
 def _encode_h264(chunk: Chunk) -> EncodedChunk:
