@@ -1,0 +1,129 @@
+"""Bad messages on a frames topic do not stop the archive and are not lost: each is on
+`dead-letter` with the archiver's reason and the bytes as received, the good frames around
+them are archived, and the offsets move past them (a restart does not dead-letter them again)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaProducer
+from minio import Minio
+
+from consumers.archive.archiver import STAGE, Archiver, ArchiverSettings
+from schemas.codec import DEAD_LETTER, FRAME
+from schemas.headers import frame_headers
+from schemas.records import DeadLetter, Frame, FrameEncoding
+from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
+from schemas.topics import frames_topic
+from tests.integration.archive_support import (
+    jpegs,
+    provision_operator,
+    publish_frames,
+    read_manifests,
+    wait_archived,
+)
+from vigie.topic_reader import read_topic
+
+START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _frame(operator: str, camera: str, sequence: int, image: bytes) -> Frame:
+    return Frame(
+        camera_id=camera,
+        operator=operator,
+        capture_time=START + timedelta(milliseconds=100 * sequence),
+        sequence=sequence,
+        width=64,
+        height=48,
+        encoding=FrameEncoding.JPEG,
+        image=image,
+    )
+
+
+async def _letters(bootstrap: str, topic: str, expected: int) -> list[DeadLetter]:
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        letters = [
+            DEAD_LETTER.decode(r.value) for r in await read_topic(bootstrap, DEAD_LETTER_TOPIC)
+        ]
+        mine = [d for d in letters if d.source_topic == topic and d.stage == STAGE]
+        if len(mine) >= expected or asyncio.get_running_loop().time() > deadline:
+            return mine
+        await asyncio.sleep(0.5)
+
+
+async def _run_archiver(bootstrap: str, minio: Minio, operator: str, expected: int) -> None:
+    settings = ArchiverSettings(
+        bootstrap=bootstrap,
+        group_id=f"archiver-{operator}",
+        window_s=1,
+        idle_s=1.0,
+        operators=(operator,),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(Archiver(settings, minio).run(stop))
+    try:
+        await wait_archived(minio, operator, expected, timeout_s=45)
+        await asyncio.sleep(2)  # an offset commit after the last chunk
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_undecodable_messages_and_images_are_dead_lettered_and_the_rest_archived(
+    kafka_bootstrap: str, minio_client: Minio, unique: str
+) -> None:
+    operator = f"op-{unique}"
+    topic = frames_topic(operator)
+    await provision_operator(kafka_bootstrap, minio_client, operator)
+    sent = await publish_frames(kafka_bootstrap, operator, ["cam-a"], 10, interval_s=0)
+
+    # Captured within the first window, which also holds good frames (a manifest).
+    truncated = replace(
+        _frame(operator, "cam-a", 10, jpegs()[0][:-64]),
+        capture_time=START + timedelta(milliseconds=950),
+    )
+    foreign = _frame("someone-else", "cam-a", 11, jpegs()[0])
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        # Not Avro at all, behind valid headers.
+        headers = list(frame_headers(_frame(operator, "cam-a", 12, b"")))
+        await producer.send_and_wait(topic, key=b"cam-a", value=b"garbage", headers=headers)
+        # A frame whose JPEG was cut short on the way.
+        await producer.send_and_wait(
+            topic, key=b"cam-a", value=FRAME.encode(truncated), headers=frame_headers(truncated)
+        )
+        # A frame of another operator on this operator's topic.
+        await producer.send_and_wait(
+            topic, key=b"cam-a", value=FRAME.encode(foreign), headers=frame_headers(foreign)
+        )
+    finally:
+        await producer.stop()
+    await publish_frames(
+        kafka_bootstrap, operator, ["cam-a"], 10, interval_s=0, start=START + timedelta(seconds=2)
+    )
+
+    await _run_archiver(kafka_bootstrap, minio_client, operator, expected=20)
+    letters = await _letters(kafka_bootstrap, topic, expected=3)
+    by_kind = {d.error_kind: d for d in letters}
+    assert set(by_kind) == {"DecodeError", "UndecodableImage", "WrongOperator"}
+    assert by_kind["DecodeError"].value == b"garbage"
+    assert by_kind["UndecodableImage"].value == truncated.image
+    assert "truncated JPEG" in by_kind["UndecodableImage"].reason
+    assert "someone-else" in by_kind["WrongOperator"].reason
+    assert FRAME.decode(by_kind["WrongOperator"].value) == foreign
+
+    manifests = read_manifests(minio_client, operator)
+    archived = sorted(f["sequence"] for m in manifests for f in m["frames"])
+    assert len(archived) == 20
+    assert set(archived) >= set(sent["cam-a"])
+    # The rejected image is accounted for in its chunk's manifest, not silently missing.
+    rejected = [r for m in manifests for r in m["rejected"]]
+    assert [r["sequence"] for r in rejected] == [10]
+
+    # Offsets moved past the bad messages: a second run has nothing to dead-letter again.
+    await _run_archiver(kafka_bootstrap, minio_client, operator, expected=20)
+    assert len(await _letters(kafka_bootstrap, topic, expected=4)) == 3
