@@ -193,7 +193,7 @@ def add_commands(
         help="close a camera's chunk after this long without frames",
     )
     run.add_argument("--group", default="vigie-archiver", help="Kafka consumer group")
-    run.add_argument("--workers", type=int, default=2, help="parallel chunk stores")
+    run.add_argument("--workers", type=int, default=4, help="parallel chunk stores")
     run.add_argument(
         "--operator",
         action="append",
