@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from minio import Minio
 
+from consumers.archive.archiver import Archiver, ArchiverSettings
 from infra.provision import ensure_buckets
 from producers.publisher import Publisher
 from schemas.records import Frame, FrameEncoding
@@ -137,3 +138,23 @@ def start_archiver(operator: str, group: str, log: Path, *extra: str) -> subproc
             stderr=subprocess.STDOUT,
             env=os.environ,
         )
+
+
+async def archive_once(
+    bootstrap: str, minio: Minio, operator: str, expected: int
+) -> list[dict[str, Any]]:
+    """Run an archiver (in this process) until the operator's frames are stored, then stop it."""
+    settings = ArchiverSettings(
+        bootstrap=bootstrap,
+        group_id=f"archiver-{operator}",
+        window_s=1,
+        idle_s=1.0,
+        operators=(operator,),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(Archiver(settings, minio).run(stop))
+    try:
+        return await wait_archived(minio, operator, expected, timeout_s=45)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

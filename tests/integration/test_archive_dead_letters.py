@@ -11,18 +11,18 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import AIOKafkaProducer
 from minio import Minio
 
-from consumers.archive.archiver import STAGE, Archiver, ArchiverSettings
+from consumers.archive.archiver import STAGE
 from schemas.codec import DEAD_LETTER, FRAME
 from schemas.headers import frame_headers
 from schemas.records import DeadLetter, Frame, FrameEncoding
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from schemas.topics import frames_topic
 from tests.integration.archive_support import (
+    archive_once,
     jpegs,
     provision_operator,
     publish_frames,
     read_manifests,
-    wait_archived,
 )
 from vigie.topic_reader import read_topic
 
@@ -52,24 +52,6 @@ async def _letters(bootstrap: str, topic: str, expected: int) -> list[DeadLetter
         if len(mine) >= expected or asyncio.get_running_loop().time() > deadline:
             return mine
         await asyncio.sleep(0.5)
-
-
-async def _run_archiver(bootstrap: str, minio: Minio, operator: str, expected: int) -> None:
-    settings = ArchiverSettings(
-        bootstrap=bootstrap,
-        group_id=f"archiver-{operator}",
-        window_s=1,
-        idle_s=1.0,
-        operators=(operator,),
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(Archiver(settings, minio).run(stop))
-    try:
-        await wait_archived(minio, operator, expected, timeout_s=45)
-        await asyncio.sleep(2)  # an offset commit after the last chunk
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def test_undecodable_messages_and_images_are_dead_lettered_and_the_rest_archived(
@@ -106,7 +88,7 @@ async def test_undecodable_messages_and_images_are_dead_lettered_and_the_rest_ar
         kafka_bootstrap, operator, ["cam-a"], 10, interval_s=0, start=START + timedelta(seconds=2)
     )
 
-    await _run_archiver(kafka_bootstrap, minio_client, operator, expected=20)
+    await archive_once(kafka_bootstrap, minio_client, operator, 20)
     letters = await _letters(kafka_bootstrap, topic, expected=3)
     by_kind = {d.error_kind: d for d in letters}
     assert set(by_kind) == {"DecodeError", "UndecodableImage", "WrongOperator"}
@@ -125,5 +107,5 @@ async def test_undecodable_messages_and_images_are_dead_lettered_and_the_rest_ar
     assert [r["sequence"] for r in rejected] == [10]
 
     # Offsets moved past the bad messages: a second run has nothing to dead-letter again.
-    await _run_archiver(kafka_bootstrap, minio_client, operator, expected=20)
+    await archive_once(kafka_bootstrap, minio_client, operator, 20)
     assert len(await _letters(kafka_bootstrap, topic, expected=4)) == 3

@@ -18,8 +18,7 @@ from infra.provision import ensure_operator_user
 from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
 from schemas.topics import AUDIT_DRAFTS, GRANTS
-from tests.integration.archive_support import provision_operator, publish_frames
-from tests.integration.test_archive_store import archive_once
+from tests.integration.archive_support import archive_once, provision_operator, publish_frames
 from tests.support import run_vigie
 from vigie.topic_reader import read_topic
 

@@ -10,7 +10,6 @@ import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import av
 import pytest
@@ -19,7 +18,6 @@ from minio.credentials.providers import StaticProvider
 from minio.error import S3Error
 
 from consumers.archive import manifest as manifests
-from consumers.archive.archiver import Archiver, ArchiverSettings
 from consumers.archive.hold import hold_window
 from infra.local.settings import Connection
 from infra.provision import ensure_operator_user, set_archive_retention
@@ -28,36 +26,16 @@ from schemas.records import AuditAction
 from schemas.storage import archive_bucket
 from schemas.topics import AUDIT_DRAFTS
 from tests.integration.archive_support import (
+    archive_once,
     provision_operator,
     publish_frames,
     read_manifests,
-    wait_archived,
 )
 from vigie.topic_reader import read_topic
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CAMERAS = ["cam-a", "cam-b"]
 PER_CAMERA = 30  # 3 s of capture at 100 ms: three 1 s windows per camera
-
-
-async def archive_once(
-    bootstrap: str, minio: Minio, operator: str, expected: int
-) -> list[dict[str, Any]]:
-    """Run an archiver (in this process) until the operator's frames are stored, then stop it."""
-    settings = ArchiverSettings(
-        bootstrap=bootstrap,
-        group_id=f"archiver-{operator}",
-        window_s=1,
-        idle_s=1.0,
-        operators=(operator,),
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(Archiver(settings, minio).run(stop))
-    try:
-        return await wait_archived(minio, operator, expected, timeout_s=45)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,13 @@ from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
 from schemas.storage import archive_bucket
 from schemas.topics import AUDIT_DRAFTS, GRANTS
-from tests.integration.archive_support import provision_operator, publish_frames, read_manifests
+from tests.integration.archive_support import (
+    archive_once,
+    provision_operator,
+    publish_frames,
+    read_manifests,
+)
 from tests.integration.policy_world import vigie
-from tests.integration.test_archive_store import archive_once
 from vigie.topic_reader import read_partitions
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
