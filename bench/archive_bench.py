@@ -35,6 +35,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 
+from bench.cpu import CpuMeter, CpuUse, stack_pids
 from bench.publish_bench import _replace_section
 from consumers.archive.archiver import Archiver, ArchiverSettings
 from consumers.archive.catalog import chunks_between
@@ -132,9 +133,11 @@ async def publish_backlog(
     return sent
 
 
-async def archive_backlog(conn: Connection, operator: str, expected: int) -> tuple[float, int]:
+async def archive_backlog(
+    conn: Connection, operator: str, expected: int, meter: CpuMeter | None = None
+) -> tuple[float, int]:
     """Seconds the archiver takes to store a backlog of ``expected`` frames (from the moment
-    it owns the partitions), and the bytes it stored."""
+    it owns the partitions), and the bytes it stored; ``meter`` measures the same interval."""
     settings = ArchiverSettings(
         bootstrap=conn.kafka_bootstrap,
         group_id=f"bench-{operator}",
@@ -152,11 +155,15 @@ async def archive_backlog(conn: Connection, operator: str, expected: int) -> tup
             break
         await asyncio.sleep(0.01)
     started = time.monotonic()  # the group join is start-up, not throughput
+    if meter is not None:
+        meter.start()
     while True:
         if archiver.stored_frames >= expected or task.done():
             break
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
+    if meter is not None:
+        meter.stop()
     stop.set()
     await task
     return elapsed, archiver.stored_bytes
@@ -252,21 +259,49 @@ def rss_with_cameras(operator: str, cameras: int, log: Path) -> float:
 
 
 async def raw_round(
-    conn: Connection, operator: str, objects: list[tuple[bytes, bytes]], frames: int
+    conn: Connection,
+    operator: str,
+    objects: list[tuple[bytes, bytes]],
+    frames: int,
+    meter: CpuMeter,
 ) -> tuple[float, float]:
     """Frames/s and MB/s of raw PUTs of ``objects`` (which hold ``frames`` frames)."""
+    meter.start()
     raw_s = await asyncio.to_thread(raw_puts, conn, operator, objects, STORE_WORKERS)
+    meter.stop()
     return frames / raw_s, sum(len(v) + len(m) for v, m in objects) / raw_s / 1e6
 
 
+def cpu_table(raw: list[CpuUse], ours: list[CpuUse]) -> list[str]:
+    """Where the machine's time went, medians over the rounds (CPU seconds per backlog)."""
+
+    def median(uses: list[CpuUse], name: str) -> float:
+        return statistics.median(u.processes.get(name, 0.0) for u in uses)
+
+    rows = [
+        "| path | MinIO CPU s | Kafka broker CPU s | client CPU s (this process) | wall s "
+        "| machine busy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, uses in (("raw PUTs", raw), ("archiver", ours)):
+        rows.append(
+            f"| {label} | {median(uses, 'MinIO'):.2f} | {median(uses, 'Kafka'):.2f} | "
+            f"{median(uses, 'client'):.2f} | {statistics.median(u.wall_s for u in uses):.2f} | "
+            f"{statistics.median(u.machine_busy for u in uses):.0%} |"
+        )
+    return rows
+
+
 async def throughput_rounds(
-    conn: Connection, root: Minio, jpegs: list[bytes], rounds: int
+    conn: Connection, root: Minio, jpegs: list[bytes], rounds: int, pids: dict[str, int]
 ) -> tuple[list[str], str]:
     """Archiver against raw PUTs of the objects it stores, alternating, medians; the result
     lines and the operator of the last round (for the fetch measurement)."""
     per_camera = FPS * WINDOW_S * 3
     ours: list[tuple[float, float]] = []  # frames/s, MB/s
     raws: list[tuple[float, float]] = []
+    raw_cpu: list[CpuUse] = []
+    our_cpu: list[CpuUse] = []
     objects: list[tuple[bytes, bytes]] = []
     operator = ""
     for round_ in range(rounds):
@@ -277,13 +312,19 @@ async def throughput_rounds(
         sent = await publish_backlog(conn.kafka_bootstrap, operator, CAMERAS, per_camera, jpegs)
 
         if objects and round_ % 2 == 1:
-            raws.append(await raw_round(conn, operator, objects, sent))  # alternate the order
-        elapsed, _ = await archive_backlog(conn, operator, sent)
+            meter = CpuMeter(pids)  # alternate the order
+            raws.append(await raw_round(conn, operator, objects, sent, meter))
+            raw_cpu.append(_result(meter))
+        meter = CpuMeter(pids)
+        elapsed, _ = await archive_backlog(conn, operator, sent, meter)
+        our_cpu.append(_result(meter))
         stored = await asyncio.to_thread(stored_objects, root, operator)
         ours.append((sent / elapsed, sum(len(v) + len(m) for v, m in stored) / elapsed / 1e6))
         if not objects or round_ % 2 == 0:
             objects = stored
-            raws.append(await raw_round(conn, operator, objects, sent))
+            meter = CpuMeter(pids)
+            raws.append(await raw_round(conn, operator, objects, sent, meter))
+            raw_cpu.append(_result(meter))
         print(f"round {round_}: archiver {ours[-1][0]:.0f} frames/s, raw {raws[-1][0]:.0f}")
     raw_fps, raw_mbs = (statistics.median(x) for x in zip(*raws, strict=True))
     our_fps, our_mbs = (statistics.median(x) for x in zip(*ours, strict=True))
@@ -302,11 +343,23 @@ async def throughput_rounds(
         "Per round (frames/s, archiver / raw): "
         + ", ".join(f"{o[0]:.0f} / {r[0]:.0f}" for o, r in zip(ours, raws, strict=True))
         + ".",
+        "",
+        "Where the machine's time went (CPU seconds over the same intervals, from /proc, medians):",
+        "",
+        *cpu_table(raw_cpu, our_cpu),
     ]
     return lines, operator
 
 
-async def main_async(conn: Connection, out: Path | None, tmp: Path, rounds: int) -> None:
+def _result(meter: CpuMeter) -> CpuUse:
+    if meter.result is None:
+        raise RuntimeError("the measured interval did not end")
+    return meter.result
+
+
+async def main_async(
+    conn: Connection, out: Path | None, tmp: Path, rounds: int, pids: dict[str, int]
+) -> None:
     jpegs = clip_jpegs()
     mean_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
     root = Minio(
@@ -329,7 +382,7 @@ async def main_async(conn: Connection, out: Path | None, tmp: Path, rounds: int)
         *storage_per_hour(jpegs),
     ]
 
-    throughput, operator = await throughput_rounds(conn, root, jpegs, rounds)
+    throughput, operator = await throughput_rounds(conn, root, jpegs, rounds, pids)
     lines += ["", *throughput]
 
     # One minute of one camera: 6 chunks, listed (manifests) then downloaded.
@@ -377,7 +430,7 @@ def main() -> None:
     conn = stack.up(settings)
     tmp = settings.state_dir / "bench"
     tmp.mkdir(parents=True, exist_ok=True)
-    asyncio.run(main_async(conn, args.out, tmp, args.rounds))
+    asyncio.run(main_async(conn, args.out, tmp, args.rounds, stack_pids(settings)))
 
 
 if __name__ == "__main__":

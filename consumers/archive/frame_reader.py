@@ -102,7 +102,9 @@ class FrameReader:
         self._at_end: set[Source] = set()
 
     async def start(self) -> None:
-        self._consumer = AIOConsumer(consumer_config(self.settings), max_workers=2)
+        config = consumer_config(self.settings)
+        config["logger"] = logger  # librdkafka's own lines (broker down...) in our log
+        self._consumer = AIOConsumer(config, max_workers=2)
         await self._consumer.subscribe(
             self.settings.subscription,
             on_assign=self._assigned,
