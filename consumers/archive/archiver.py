@@ -362,12 +362,12 @@ class Archiver:
         already: list[dict[str, Any]] = []
         if chunk.first_offset < self._replay_end.get(chunk.source, 0):
             offsets = {f.offset for f in chunk.frames}
+            handled: set[int] = set()
             for stored in self.store.stored_manifests(chunk):
-                if manifests.handled_offsets(stored, chunk.topic, chunk.partition) & offsets:
+                theirs = manifests.handled_offsets(stored, chunk.topic, chunk.partition)
+                if theirs & offsets:
                     already.append(stored)
-            handled = set().union(
-                *(manifests.handled_offsets(m, chunk.topic, chunk.partition) for m in already)
-            )
+                    handled |= theirs
             remaining = without_stored(chunk, handled)
             if remaining is None:
                 logger.info(

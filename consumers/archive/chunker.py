@@ -37,7 +37,7 @@ Parts and exactly-once under replay (the Kafka Connect S3 sink way)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
@@ -135,10 +135,6 @@ class Chunk:
         """Frames sorted as they were captured (ties: sequence, then offset)."""
         return sorted(self.frames, key=lambda f: (f.capture_us, f.sequence, f.offset))
 
-    @property
-    def size_bytes(self) -> int:
-        return sum(len(f.image) for f in self.frames)
-
 
 def without_stored(chunk: Chunk, stored_offsets: Iterable[int]) -> Chunk | None:
     """The chunk minus the frames whose offsets a stored manifest already holds; None if
@@ -149,16 +145,7 @@ def without_stored(chunk: Chunk, stored_offsets: Iterable[int]) -> Chunk | None:
         return None
     if len(remaining) == len(chunk.frames):
         return chunk
-    return Chunk(
-        operator=chunk.operator,
-        camera_id=chunk.camera_id,
-        topic=chunk.topic,
-        partition=chunk.partition,
-        window_start_us=chunk.window_start_us,
-        window_us=chunk.window_us,
-        frames=remaining,
-        last_append=chunk.last_append,
-    )
+    return replace(chunk, frames=remaining)
 
 
 _CameraId = tuple[str, int, str]  # topic, partition, camera
@@ -231,10 +218,6 @@ class Chunker:
             return self._take(lambda c: True)
         wanted = set(sources)
         return self._take(lambda c: c.source in wanted)
-
-    def discard(self, sources: Iterable[Source]) -> int:
-        """Forget the open chunks of partitions this archiver no longer owns."""
-        return len(self.drain(sources))
 
     def _take(self, close: Callable[[Chunk], bool]) -> list[Chunk]:
         taken: list[Chunk] = []

@@ -216,7 +216,8 @@ async def export_incident(
     """Fetch every archive window the requester was granted for the incident into a new
     package folder, seal it, and audit the export. RetrievalRefused if there is nothing the
     requester may export."""
-    grants = latest_grants(await read_grants(conn.kafka_bootstrap)).values()
+    by_id = latest_grants(await read_grants(conn.kafka_bootstrap))
+    grants = by_id.values()
     windows = incident_windows(grants, incident_id, requester)
     if not windows:
         raise RetrievalRefused(f"{requester} holds no archive grant for incident {incident_id}")
@@ -234,6 +235,7 @@ async def export_incident(
             actor=actor,
             reason=f"evidence export for incident {incident_id}: {reason}",
             out_dir=package / CLIPS / w.owner / w.camera_id,
+            grants=by_id,
         )
     legal_bases = sorted({g.legal_basis for g in grants if g.incident_id == incident_id})
     receipt = write_sums_and_receipt(

@@ -21,12 +21,11 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.aio import AIOConsumer
 
+from consumers.archive.chunker import Source
+
 __all__ = ["CommitRefused", "ConsumedRecord", "FrameReader", "Source"]
 
 logger = logging.getLogger(__name__)
-
-Source = tuple[str, int]
-"""(topic, partition)."""
 
 RebalanceHandler = Callable[[Sequence[Source]], Awaitable[None]]
 

@@ -45,7 +45,6 @@ def build(
 ) -> dict[str, Any]:
     """The manifest of a chunk whose video object is ``encoded``."""
     frames = encoded.frames
-    all_offsets = [f.offset for f in chunk.frames]
     return {
         "schema": MANIFEST_SCHEMA,
         "operator": chunk.operator,
@@ -66,8 +65,8 @@ def build(
         "source": {
             "topic": chunk.topic,
             "partition": chunk.partition,
-            "first_offset": min(all_offsets),
-            "last_offset": max(all_offsets),
+            "first_offset": chunk.first_offset,
+            "last_offset": chunk.last_offset,
         },
         "frame_count": len(frames),
         "first_sequence": min(f.sequence for f in frames),

@@ -19,6 +19,7 @@ from minio import Minio
 from minio.error import MinioException
 
 from consumers.archive import manifest as manifests
+from consumers.archive.catalog import read_manifest
 from consumers.archive.chunker import Chunk
 from consumers.archive.encode import EncodedChunk
 from infra.local.settings import Connection
@@ -79,9 +80,12 @@ class ChunkStore:
         prefix = archive_window_prefix(chunk.camera_id, chunk.window_start)
         found: list[dict[str, Any]] = []
         for name in keys:
+            # The cheap prefix test first: parsing every key of the hour costs ms per call.
+            if not name.startswith(prefix):
+                continue
             key = parse_archive_key(name)
-            if name.startswith(prefix) and key is not None and key.is_manifest:
-                found.append(manifests.loads(self._read(bucket, name)))
+            if key is not None and key.is_manifest:
+                found.append(read_manifest(self.client, bucket, name))
         return found
 
     def put(self, chunk: Chunk, encoded: EncodedChunk, stored_at: datetime) -> dict[str, Any]:
@@ -114,11 +118,3 @@ class ChunkStore:
         )
         logger.debug("chunk %s/%s stored (%d frames)", bucket, names.video_key, len(encoded.frames))
         return manifest
-
-    def _read(self, bucket: str, key: str) -> bytes:
-        response = self.client.get_object(bucket, key)
-        try:
-            return response.read()
-        finally:
-            response.close()
-            response.release_conn()

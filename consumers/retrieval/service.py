@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from infra.provision import load_operator_credentials
 from schemas.codec import GRANT
 from schemas.records import AuditAction, Grant
 from schemas.topics import GRANTS
+from vigie.connection import minio_client
 from vigie.topic_reader import read_topic
 
 __all__ = ["URL_LIFETIME", "Clip", "RetrievalRefused", "Retrieved", "retrieve"]
@@ -63,10 +65,6 @@ async def read_grants(bootstrap: str) -> list[tuple[str, Grant | None]]:
     ]
 
 
-def _client(conn: Connection, access_key: str, secret_key: str) -> Minio:
-    return Minio(conn.minio_endpoint, access_key=access_key, secret_key=secret_key, secure=False)
-
-
 def _fetch(
     client: Minio, chunks: list[StoredChunk], out_dir: Path | None, lifetime: timedelta
 ) -> list[Clip]:
@@ -101,10 +99,12 @@ async def retrieve(
     out_dir: Path | None = None,
     list_only: bool = False,
     lifetime: timedelta = URL_LIFETIME,
+    grants: Mapping[str, Grant] | None = None,
 ) -> Retrieved:
     """The chunks of ``owner``'s camera over [start, end) for ``requester``, as presigned URLs
     (default), files in ``out_dir``, or just listed; RetrievalRefused if not allowed. Audited
-    either way."""
+    either way. ``grants``: the latest grants by id when the caller has read them already
+    (an export of many windows reads the topic once)."""
     if requester == owner:
         decision = archive_access(
             requester=requester, owner=owner, camera_id=camera_id, start=start, end=end, grants=()
@@ -114,9 +114,12 @@ async def retrieve(
             raise RetrievalRefused(
                 f"operator {requester} has no MinIO user yet: run `vigie provision`"
             )
-        client = _client(conn, creds.access_key, creds.secret_key)
+        client = minio_client(
+            replace(conn, minio_access_key=creds.access_key, minio_secret_key=creds.secret_key)
+        )
     else:
-        grants = latest_grants(await read_grants(conn.kafka_bootstrap))
+        if grants is None:
+            grants = latest_grants(await read_grants(conn.kafka_bootstrap))
         decision = archive_access(
             requester=requester,
             owner=owner,
@@ -125,7 +128,7 @@ async def retrieve(
             end=end,
             grants=grants.values(),
         )
-        client = _client(conn, conn.minio_access_key, conn.minio_secret_key)
+        client = minio_client(conn)
     details = {
         "from": start.isoformat(),
         "to": end.isoformat(),
