@@ -535,7 +535,8 @@ class VigieConfig(_Closed):
         return {o.id: o for o in self.operators}
 
     @cached_property
-    def _cameras_by_id(self) -> dict[str, Camera]:
+    def cameras_by_id(self) -> dict[str, Camera]:
+        """Cameras by id (computed once; do not modify)."""
         return {c.id: c for c in self.cameras}
 
     @cached_property
@@ -552,7 +553,7 @@ class VigieConfig(_Closed):
     def camera(self, camera_id: str) -> Camera:
         """The camera with this id; KeyError if there is none."""
         try:
-            return self._cameras_by_id[camera_id]
+            return self.cameras_by_id[camera_id]
         except KeyError:
             raise KeyError(f"unknown camera {camera_id!r}") from None
 

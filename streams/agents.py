@@ -244,10 +244,7 @@ class PolicyWorker:
                 if state is None or state.status is IncidentStatus.CLOSED:
                     continue
                 decision = tick(state, self.config, _now(), grace_s=self.settings.grace_s)
-                if decision.grants or decision.events or decision.audit:
-                    await self._apply(decision, state)
-                elif decision.incident is not state and decision.incident is not None:
-                    self.incidents[key] = pickle.dumps(decision.incident)
+                await self._apply(decision, state)
 
     # ------------------------------------------------------------------ grants
 

@@ -220,13 +220,21 @@ def parse_time(text: str) -> datetime:
 
 
 async def audit_report(start: datetime, end: datetime) -> int:
-    records = [
-        item
-        for items in (await _audit_partitions()).values()
-        for _, item in items
-        if not isinstance(item, DecodeError)
-    ]
+    records: list[AuditRecord] = []
+    unreadable = 0
+    for partition, items in (await _audit_partitions()).items():
+        for offset, item in items:
+            if isinstance(item, DecodeError):
+                unreadable += 1
+                logger.warning(
+                    "%s[%d]@%d: not an audit record (%s)", AUDIT, partition, offset, item.reason
+                )
+            else:
+                records.append(item)
     print(render_report(records, start, end))
+    if unreadable:
+        # The committee must know the report does not cover everything on the topic.
+        print(f"WARNING: {unreadable} unreadable records on {AUDIT} are not in this report")
     return 0
 
 
@@ -336,7 +344,7 @@ def add_commands(
     """`vigie incident ...`, `vigie policy worker`, `vigie audit ...` (streams/cli.py)."""
     incident = sub.add_parser("incident", help="open, move, close and list incidents")
     inc_sub = incident.add_subparsers(dest="incident_command", required=True)
-    kinds = ["pursuit", "accident", "demonstration", "other"]
+    kinds = [k.value for k in IncidentKind]
 
     op = inc_sub.add_parser("open", help="open an incident (prints its id)")
     op.set_defaults(handler=_incident_open)

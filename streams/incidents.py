@@ -304,7 +304,7 @@ def desired_grants(
         return {}
     near = geometry.cameras_within(config.cameras, incident.position, incident.radius_m)
     near_ids = {camera.id for camera in near}
-    registry = {camera.id: camera for camera in config.cameras}
+    registry = config.cameras_by_id
     ahead_ids = geometry.next_cameras(
         config.links, registry, near_ids, incident.previous_position, incident.position
     )

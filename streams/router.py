@@ -179,6 +179,7 @@ class Router:
                             value=dead_letter(record, routed.problem),
                         )
                     )
+                headers = [(n, v or b"") for n, v in record.headers] if routed.grantees else []
                 for grantee in routed.grantees:
                     self.stats.forwarded += 1
                     acks.append(
@@ -186,7 +187,7 @@ class Router:
                             shared_topic(grantee),
                             key=record.key,
                             value=record.value,
-                            headers=[(n, v or b"") for n, v in record.headers],
+                            headers=headers,
                             timestamp_ms=record.timestamp,
                         )
                     )
