@@ -32,15 +32,14 @@ RETRY_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 @dataclass
 class Counters:
-    captured: int = 0
     published: int = 0
     dropped: int = 0
     failed: int = 0
     bytes: int = 0
 
     def reset(self) -> Counters:
-        snapshot = Counters(self.captured, self.published, self.dropped, self.failed, self.bytes)
-        self.captured = self.published = self.dropped = self.failed = self.bytes = 0
+        snapshot = Counters(self.published, self.dropped, self.failed, self.bytes)
+        self.published = self.dropped = self.failed = self.bytes = 0
         return snapshot
 
 
@@ -102,6 +101,14 @@ class CameraAdapter:
             health=health,
         )
 
+    async def _emit(self, event: CameraEvent) -> None:
+        """Publish a camera event. Kafka failing is not a camera failure: it is logged and
+        capture goes on (it used to end up in the source-retry path and stop the adapter)."""
+        try:
+            await self._publisher.publish_event(event)
+        except KafkaError:
+            logger.exception("camera %s: %s event not published", self.camera.id, event.kind.value)
+
     def _capture_one(self) -> Processed:
         """Blocking: read one image and turn it into a frame (runs in a worker thread)."""
         image = self._source.read(self._clock())
@@ -110,15 +117,14 @@ class CameraAdapter:
 
     async def run(self, stop: asyncio.Event) -> None:
         publishing = asyncio.create_task(self._publish_loop(), name=f"publish-{self.camera.id}")
+        publishing.add_done_callback(self._publishing_ended)
         try:
             await self._capture_with_retries(stop)
         finally:
             publishing.cancel()
             await asyncio.gather(publishing, return_exceptions=True)
             await self._drain()
-            await self._publisher.publish_event(
-                self._event(CameraEventKind.OFFLINE, "adapter stopped")
-            )
+            await self._emit(self._event(CameraEventKind.OFFLINE, "adapter stopped"))
 
     async def _capture_with_retries(self, stop: asyncio.Event) -> None:
         attempt = 0
@@ -126,7 +132,7 @@ class CameraAdapter:
             try:
                 await asyncio.to_thread(self._source.open)
                 self._processor.reset_analysis()
-                await self._publisher.publish_event(self._event(CameraEventKind.ONLINE))
+                await self._emit(self._event(CameraEventKind.ONLINE))
                 attempt = 0
                 await self._capture_loop(stop)
             except SourceError as exc:
@@ -139,12 +145,12 @@ class CameraAdapter:
                 continue
             delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
             attempt += 1
-            await self._publisher.publish_event(self._event(CameraEventKind.OFFLINE, reason))
+            await self._emit(self._event(CameraEventKind.OFFLINE, reason))
             await asyncio.to_thread(self._source.close)
             try:
                 await asyncio.wait_for(stop.wait(), delay)
             except TimeoutError:
-                await self._publisher.publish_event(self._event(CameraEventKind.RECONNECTING))
+                await self._emit(self._event(CameraEventKind.RECONNECTING))
         await asyncio.to_thread(self._source.close)
 
     async def _capture_loop(self, stop: asyncio.Event) -> None:
@@ -153,11 +159,10 @@ class CameraAdapter:
         last_health = time.monotonic()
         while not stop.is_set():
             processed = await asyncio.to_thread(self._capture_one)
-            self.counters.captured += 1
             if not self._queue.put(processed.frame):
                 self.counters.dropped += 1
             for event in processed.events:
-                await self._publisher.publish_event(event)
+                await self._emit(event)
             if time.monotonic() - last_health >= HEALTH_INTERVAL_S:
                 await self._report_health(time.monotonic() - last_health)
                 last_health = time.monotonic()
@@ -177,7 +182,12 @@ class CameraAdapter:
             bytes_per_second=c.bytes / elapsed_s,
             frames_published=c.published,
         )
-        await self._publisher.publish_event(self._event(CameraEventKind.HEALTH, health=health))
+        await self._emit(self._event(CameraEventKind.HEALTH, health=health))
+
+    def _publishing_ended(self, task: asyncio.Task[None]) -> None:
+        # Only cancellation should end it; anything else would silently starve the queue.
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("camera %s: publishing stopped", self.camera.id, exc_info=task.exception())
 
     async def _publish_loop(self) -> None:
         while True:

@@ -43,7 +43,6 @@ class FlowStats:
     """Frames seen per camera since the last report, from headers only (no payload decoding)."""
 
     frames: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    last_sequence: dict[str, int] = field(default_factory=dict)
     bytes: int = 0
     bad_headers: int = 0
 
@@ -57,7 +56,7 @@ class FlowStats:
         if self.bad_headers:
             line += f", {self.bad_headers} frames with bad headers"
         self.frames.clear()
-        self.bytes = 0
+        self.bytes = self.bad_headers = 0
         return line
 
 
@@ -167,7 +166,6 @@ async def watch(
                         stats.bad_headers += 1
                         continue
                     stats.frames[routing.camera_id] += 1
-                    stats.last_sequence[routing.camera_id] = routing.sequence
                     stats.bytes += len(r.value or b"")
             supervisor.check()
             if time.monotonic() - last_report >= REPORT_INTERVAL_S:

@@ -127,7 +127,7 @@ class MultipartJpegParser:
         if self._length is not None:
             if len(buffer) < self._length:
                 return None
-            part = bytes(buffer[: self._length])
+            part = _copy(buffer, 0, self._length)
             del buffer[: self._length]
         else:
             start = buffer.find(_SOI)
@@ -140,11 +140,18 @@ class MultipartJpegParser:
             end = jpeg_end(buffer, start)
             if end is None:
                 return None
-            part = bytes(buffer[start:end])
+            part = _copy(buffer, start, end)
             del buffer[:end]
         self._in_body = self._boundary is None
         self._length = None
         return part
+
+
+def _copy(buffer: bytearray, start: int, end: int) -> bytes:
+    """One copy of a slice (``bytes(buffer[a:b])`` copies twice); the view is released before
+    the caller resizes the buffer."""
+    with memoryview(buffer) as view:
+        return bytes(view[start:end])
 
 
 class MjpegSource:
