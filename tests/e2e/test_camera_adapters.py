@@ -223,6 +223,7 @@ def test_every_source_kind_gives_frames_at_the_profile_size_and_rate(
 
 
 def test_masked_pixels_are_black_in_every_published_frame(observed: Observed) -> None:
+    assert observed.frames["rtsp-h264"], observed.kinds("rtsp-h264")
     for frame in observed.frames["rtsp-h264"]:
         assert frame.privacy_masked
         image = cv2.imdecode(np.frombuffer(frame.image, np.uint8), cv2.IMREAD_COLOR)

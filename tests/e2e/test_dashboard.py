@@ -4,6 +4,7 @@ nothing else: another operator's frames that were not shared never reach its pag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -47,23 +49,26 @@ def _frame(operator: str, camera: str, seq: int) -> Frame:
 
 
 @pytest.fixture
-def operators(kafka_bootstrap: str, unique: str) -> Iterator[tuple[str, str]]:
+def operators(kafka_bootstrap: str, unique: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     own, other = f"own-{unique}", f"other-{unique}"
 
     asyncio.run(provision_operator_topics(kafka_bootstrap, [own, other]))
-    dashboard = subprocess.Popen(
-        [sys.executable, "-m", "vigie", "dashboard", "--operator", own, "--port", str(PORT)],
-        env=os.environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = tmp_path / "dashboard.log"
+    with log.open("wb") as out:
+        dashboard = subprocess.Popen(
+            [sys.executable, "-m", "vigie", "dashboard", "--operator", own, "--port", str(PORT)],
+            env=os.environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         for _ in range(100):
-            try:
+            with contextlib.suppress(OSError):
                 if _get("/api/state")[0] == 200:
                     break
-            except OSError:
-                time.sleep(0.2)
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"dashboard not ready (exit {dashboard.poll()}): {log.read_text()[-2000:]}")
         time.sleep(2)  # the feed subscribes from the latest offsets: let it join first
         yield own, other
     finally:

@@ -154,7 +154,10 @@ async def archive_once(
     stop = asyncio.Event()
     task = asyncio.create_task(Archiver(settings, minio).run(stop))
     try:
-        return await wait_archived(minio, operator, expected, timeout_s=45)
+        found = await wait_archived(minio, operator, expected, timeout_s=45)
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+    archived = sum(len(m["frames"]) for m in found)
+    assert archived >= expected, f"only {archived} of {expected} frames archived after 45 s"
+    return found

@@ -106,6 +106,10 @@ async def test_undecodable_messages_and_images_are_dead_lettered_and_the_rest_ar
     rejected = [r for m in manifests for r in m["rejected"]]
     assert [r["sequence"] for r in rejected] == [10]
 
-    # Offsets moved past the bad messages: a second run has nothing to dead-letter again.
-    await archive_once(kafka_bootstrap, minio_client, operator, 20)
-    assert len(await _letters(kafka_bootstrap, topic, expected=4)) == 3
+    # Offsets moved past the bad messages: a second run, which must read past them to archive
+    # 5 new frames, has nothing to dead-letter again.
+    await publish_frames(
+        kafka_bootstrap, operator, ["cam-a"], 5, interval_s=0, start=START + timedelta(seconds=5)
+    )
+    await archive_once(kafka_bootstrap, minio_client, operator, 25)
+    assert len(await _letters(kafka_bootstrap, topic, expected=3)) == 3

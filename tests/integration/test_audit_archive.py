@@ -58,6 +58,7 @@ async def test_archive_is_incremental_write_once_and_verifies(
     assert first.returncode == 0, first.stderr
     assert "(write-once)" in first.stdout
     second = await asyncio.to_thread(vigie, "audit", "archive")
+    assert second.returncode == 0, second.stderr
     assert "audit archive up to date" in second.stdout
 
     verified = await asyncio.to_thread(vigie, "audit", "verify", "--archive")
@@ -70,5 +71,6 @@ async def test_archive_is_incremental_write_once_and_verifies(
     assert key is not None
     # Even MinIO's root user cannot delete an archived segment before its retention ends.
     versions = list(minio_client.list_objects(AUDIT_BUCKET, prefix=key, include_version=True))
-    with pytest.raises(S3Error):
+    with pytest.raises(S3Error) as refused:
         minio_client.remove_object(AUDIT_BUCKET, key, version_id=versions[0].version_id)
+    assert "WORM protected" in str(refused.value.message)
