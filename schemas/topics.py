@@ -30,6 +30,7 @@ class TopicKind(StrEnum):
     DEAD_LETTER = "dead-letter"
     INCIDENT_COMMANDS = "incident-commands"
     AUDIT_DRAFTS = "audit-drafts"
+    INCIDENT_STATE = "incident-state"
 
 
 PER_OPERATOR = (TopicKind.FRAMES, TopicKind.CAMERA_EVENTS, TopicKind.SHARED)
@@ -66,6 +67,7 @@ ARCHIVE_CHUNKS = str(TopicKind.ARCHIVE_CHUNKS)
 DEAD_LETTER = str(TopicKind.DEAD_LETTER)
 INCIDENT_COMMANDS = str(TopicKind.INCIDENT_COMMANDS)
 AUDIT_DRAFTS = str(TopicKind.AUDIT_DRAFTS)
+INCIDENT_STATE = str(TopicKind.INCIDENT_STATE)
 
 # A pattern any consumer of every operator's frames subscribes with (router, archiver).
 FRAMES_PATTERN = r"^frames\..+$"
@@ -193,7 +195,18 @@ def catalogue(operators: Iterable[str], sizing: Sizing | None = None) -> list[To
             "incident id",
             "be.vigie.IncidentCommand",
             s.control_partitions,
-            {"retention.ms": str(90 * _DAY_MS)},
+            # The broker stamps each command: its time is the server's, never the client's.
+            {"retention.ms": str(90 * _DAY_MS), "message.timestamp.type": "LogAppendTime"},
+        ),
+        # The policy workers' incident state, partition p beside command partition p (same
+        # count): JSON checked against the state schema (streams/state.py), never pickled.
+        TopicSpec(
+            INCIDENT_STATE,
+            TopicKind.INCIDENT_STATE,
+            "incident id",
+            "JSON incident state, format 1 (streams.state)",
+            s.control_partitions,
+            compacted,
         ),
         # Audit records before the policy workers' sealer chains them onto `audit`: partition
         # p of the drafts feeds partition p of the audit topic (one writer per chain).

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -238,13 +239,9 @@ async def audit_report(start: datetime, end: datetime) -> int:
     return 0
 
 
-def policy_worker(
-    config_path: Path, *, app_id: str, grace_s: float | None, web_port: int | None
-) -> int:
-    """Run one policy worker until SIGTERM or Ctrl-C (Faust's worker handles both)."""
-    import faust
-
-    from streams.app import PolicySettings, create_app
+def policy_worker(config_path: Path, *, app_id: str, grace_s: float | None) -> int:
+    """Run one policy worker until SIGTERM or Ctrl-C."""
+    from streams.worker import PolicySettings, WorkerSetupError, run_worker
 
     grace = grace_s if grace_s is not None else float(os.environ.get(GRACE_ENV, DEFAULT_GRACE_S))
     settings = PolicySettings(
@@ -252,9 +249,7 @@ def policy_worker(
         bootstrap=connection.load().kafka_bootstrap,
         app_id=app_id,
         grace_s=grace,
-        web_port=web_port,
     )
-    app = create_app(settings)
     logger.info(
         "policy worker %s on %s: grace %.1f s, %d agreements",
         app_id,
@@ -262,8 +257,11 @@ def policy_worker(
         grace,
         len(settings.config.agreements),
     )
-    worker = faust.Worker(app, loglevel="INFO", quiet=True)
-    worker.execute_from_commandline()
+    try:
+        return run_worker(settings)
+    except WorkerSetupError as exc:
+        print(f"vigie: {exc}", file=sys.stderr)
+        return 2
 
 
 # ------------------------------------------------------------------ argument wiring
@@ -314,9 +312,7 @@ def _incident_list(_: argparse.Namespace) -> int:
 
 
 def _policy_worker(args: argparse.Namespace) -> int:
-    return policy_worker(
-        args.config, app_id=args.app_id, grace_s=args.grace, web_port=args.web_port
-    )
+    return policy_worker(args.config, app_id=args.app_id, grace_s=args.grace)
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
@@ -391,17 +387,18 @@ def add_commands(
     policy = sub.add_parser("policy", help="the access-policy stream processors")
     pol_sub = policy.add_subparsers(dest="policy_command", required=True)
     worker = pol_sub.add_parser(
-        "worker", help="run one policy worker (Faust): incidents, grants, routing, audit"
+        "worker", help="run one policy worker: incidents, grants, routing, audit"
     )
     worker.set_defaults(handler=_policy_worker)
     config_arg(worker)
-    worker.add_argument("--app-id", default="vigie-policy", help="Faust app id = consumer group")
+    worker.add_argument(
+        "--app-id", default="vigie-policy", help="consumer group of the incidents (and prefix)"
+    )
     worker.add_argument(
         "--grace",
         type=float,
         help="seconds a camera left behind stays granted (default: $VIGIE_POLICY_GRACE_S or 30)",
     )
-    worker.add_argument("--web-port", type=int, help="serve Faust's web view on this port")
 
     audit = sub.add_parser("audit", help="the hash-chained audit trail")
     aud_sub = audit.add_subparsers(dest="audit_command", required=True)

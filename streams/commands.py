@@ -1,13 +1,14 @@
 """Incident commands on the wire (``be.vigie.IncidentCommand``) to and from the pure commands of
 ``streams.incidents``, pure.
 
-A command's decision time (``at``) is its ``requested_at``: stamped once by whoever produced it,
-so a redelivered command decides exactly the same. A record that cannot be turned into a command
-at all (an OPEN without a kind or position, a latitude out of range) is a :class:`BadCommand`:
-the worker keeps it on the dead-letter topic with the reason. Everything a command *may* lack
-and still be judged (a blank legal basis, an unknown operator, a radius out of bounds) goes
-through and is refused by ``streams.incidents.validate``, with a REFUSED event and an audit
-record.
+A command's decision time (``at``) is the time the broker appended it to `incident-commands`
+(LogAppendTime), and its ``seq`` its offset there: both stable across redeliveries, neither in
+the client's hands. The client's ``requested_at`` becomes ``claimed_at``, audited as a claim.
+A record that cannot be turned into a command at all (an OPEN without a kind or position, a
+latitude out of range) is a :class:`BadCommand`: the worker keeps it on the dead-letter topic
+with the reason. Everything a command *may* lack and still be judged (a blank legal basis, an
+unknown operator, a radius out of bounds) goes through and is refused by
+``streams.incidents.validate``, with a REFUSED event and an audit record.
 """
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ def _position(record: IncidentCommand) -> Position | None:
         raise BadCommand(f"bad position: {problems}") from exc
 
 
-def to_command(record: IncidentCommand) -> Command:
-    """The pure command a record asks for; BadCommand when it cannot be one."""
+def to_command(record: IncidentCommand, *, at: datetime, seq: int | None) -> Command:
+    """The pure command a record asks for, decided at the server time `at` (the broker's
+    append time) as the `seq`-th record of its partition; BadCommand when it cannot be one."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise BadCommand("the command's server time is not UTC-aware")
+    claimed = record.requested_at
     position = _position(record)
     if record.action is IncidentAction.OPEN:
         if record.incident_kind is None:
@@ -63,7 +68,9 @@ def to_command(record: IncidentCommand) -> Command:
             radius_m=record.radius_m,
             legal_basis=record.legal_basis,
             requested_by=record.requested_by,
-            at=record.requested_at,
+            at=at,
+            seq=seq,
+            claimed_at=claimed,
         )
     if record.action is IncidentAction.UPDATE:
         return UpdateIncident(
@@ -72,13 +79,17 @@ def to_command(record: IncidentCommand) -> Command:
             position=position,
             radius_m=record.radius_m,
             requested_by=record.requested_by,
-            at=record.requested_at,
+            at=at,
+            seq=seq,
+            claimed_at=claimed,
         )
     return CloseIncident(
         incident_id=record.incident_id,
         operator=record.operator,
         requested_by=record.requested_by,
-        at=record.requested_at,
+        at=at,
+        seq=seq,
+        claimed_at=claimed,
     )
 
 

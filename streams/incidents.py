@@ -10,11 +10,15 @@ and sends what they return.
 Decisions, where the design leaves room:
 
 - **Time.** A command's decisions are stamped with the command's ``at``, never with the worker's
-  clock, so that processing the same command twice yields the same records. The agent must set
-  ``at`` from something stable across redeliveries: the Kafka timestamp of the command message.
-- **At-least-once.** Commands of one incident share its key, hence its partition and order. A
-  command that is one of those last applied, or older than them, is a redelivery: it changes
-  nothing and emits nothing (``Decision.replay``). Grant ids are ``<incident>:<camera>``, so a
+  clock, so that processing the same command twice yields the same records. ``at`` is the time
+  the *broker* wrote the command (the command topic uses LogAppendTime): stable across
+  redeliveries and out of the client's hands. The time the client claims (``claimed_at``) is
+  kept in the audit as a claim and decides nothing.
+- **At-least-once.** Commands of one incident share its key, hence its partition and order;
+  ``seq`` is the command's offset in that partition. A command whose ``seq`` is not past the
+  last one applied is a redelivery: it changes nothing and emits nothing (``Decision.replay``).
+  (A client's clock cannot freeze an incident: a command dated in the future decides nothing
+  about which later commands are redeliveries.) Grant ids are ``<incident>:<camera>``, so a
   re-sent grant overwrites itself in the compacted topic; audit ids are derived from the
   incident, decision time, action and camera, so duplicated audit drafts are recognisable.
 - **Several agreements for one camera** (same owner and grantee, different scopes): their rights
@@ -111,6 +115,10 @@ class OpenIncident:
     legal_basis: str | None
     requested_by: str
     at: datetime
+    seq: int | None = None
+    """The command's offset in its partition; None outside a command log (no replay check)."""
+    claimed_at: datetime | None = None
+    """When the client says it asked: audited as a claim, never used to decide."""
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
@@ -127,6 +135,10 @@ class UpdateIncident:
     radius_m: float | None = None
     requested_by: str
     at: datetime
+    seq: int | None = None
+    """The command's offset in its partition; None outside a command log (no replay check)."""
+    claimed_at: datetime | None = None
+    """When the client says it asked: audited as a claim, never used to decide."""
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
@@ -141,6 +153,10 @@ class CloseIncident:
     """The operator giving the command: only the incident's own operator may close it."""
     requested_by: str
     at: datetime
+    seq: int | None = None
+    """The command's offset in its partition; None outside a command log (no replay check)."""
+    claimed_at: datetime | None = None
+    """When the client says it asked: audited as a claim, never used to decide."""
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
@@ -191,9 +207,9 @@ class Incident:
     """Last position that differs from `position` by at least geometry.MIN_MOVE_M."""
     grants: Mapping[str, TrackedGrant] = dataclasses.field(default_factory=dict)
     """Active grants by camera id; revoked grants are dropped."""
-    last_command_at: datetime | None = None
-    recent_commands: tuple[Command, ...] = ()
-    """The commands applied at `last_command_at`, to recognise their redelivery."""
+    last_seq: int = -1
+    """Offset of the last command applied to this incident: anything at or before it is a
+    redelivery."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -544,6 +560,13 @@ def _audit(
     )
 
 
+def _claim_details(command: Command) -> dict[str, str]:
+    """The client's own time, recorded as what it is: a claim, beside the server's time."""
+    if command.claimed_at is None:
+        return {}
+    return {"claimed_at": command.claimed_at.isoformat()}
+
+
 def _incident_details(incident: Incident) -> dict[str, str]:
     return {
         "incident_kind": incident.kind.value,
@@ -651,17 +674,15 @@ def _grant_records(
 
 
 def _is_replay(incident: Incident | None, command: Command) -> bool:
-    if incident is None or incident.last_command_at is None:
+    if incident is None or command.seq is None:
         return False
-    return command.at < incident.last_command_at or command in incident.recent_commands
+    return command.seq <= incident.last_seq
 
 
 def _remember(incident: Incident, command: Command) -> Incident:
-    if incident.last_command_at == command.at:
-        recent = (*incident.recent_commands, command)
-    else:
-        recent = (command,)
-    return dataclasses.replace(incident, last_command_at=command.at, recent_commands=recent)
+    if command.seq is None:
+        return incident
+    return dataclasses.replace(incident, last_seq=command.seq)
 
 
 def _refuse(incident: Incident | None, command: Command, refusal: Refusal) -> Decision:
@@ -676,7 +697,7 @@ def _refuse(incident: Incident | None, command: Command, refusal: Refusal) -> De
         requested_by=command.requested_by,
         reason=refusal.reason,
     )
-    details = {"command": type(command).__name__}
+    details = {"command": type(command).__name__, **_claim_details(command)}
     legal_basis: str | None = None
     if isinstance(command, OpenIncident):
         event = dataclasses.replace(
@@ -769,7 +790,7 @@ def handle(
         action=head_action,
         reason=head_reason,
         legal_basis=state.legal_basis,
-        details=_incident_details(state),
+        details={**_incident_details(state), **_claim_details(command)},
     )
     if closing:
         events = (*grant_events, head)

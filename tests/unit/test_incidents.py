@@ -171,7 +171,15 @@ def open_cmd(**overrides: Any) -> OpenIncident:
         "at": T0,
     }
     values.update(overrides)
+    if values["at"].tzinfo is not None:
+        values.setdefault("seq", _seq((values["at"] - T0).total_seconds(), 0))
     return OpenIncident(**values)
+
+
+def _seq(seconds: float, rank: int) -> int:
+    """A command's offset: later commands of these tests come later in the log (an open, an
+    update and a close at the same time in that order)."""
+    return int(seconds * 1000) * 4 + rank
 
 
 def update_cmd(seconds: float, position: Position | None, **overrides: Any) -> UpdateIncident:
@@ -181,6 +189,7 @@ def update_cmd(seconds: float, position: Position | None, **overrides: Any) -> U
         "position": position,
         "requested_by": "inspector.dupont",
         "at": T0 + timedelta(seconds=seconds),
+        "seq": _seq(seconds, 1),
     }
     values.update(overrides)
     return UpdateIncident(**values)
@@ -192,6 +201,7 @@ def close_cmd(seconds: float) -> CloseIncident:
         operator=OPENER,
         requested_by="inspector.dupont",
         at=T0 + timedelta(seconds=seconds),
+        seq=_seq(seconds, 2),
     )
 
 
@@ -619,6 +629,31 @@ def test_commands_sharing_a_timestamp_are_both_applied_and_both_recognised() -> 
     assert "transit-east-1" in granted(moved)
     assert handle(state(moved), open_cmd(), CITY).replay
     assert handle(state(moved), same_time, CITY).replay
+
+
+def test_a_command_the_client_dated_in_the_future_does_not_freeze_the_incident() -> None:
+    """Redelivery is judged by the command's place in the log, never by a client's clock: after
+    a command that claims a time a year ahead, the next update and the close still apply."""
+    future = T0 + timedelta(days=365)
+    claimed = update_cmd(10, offset(400, 0), claimed_at=future)
+    moved = handle(state(opened()), claimed, CITY)
+    assert not moved.replay
+    head = moved.audit[0]
+    assert head.details["claimed_at"] == future.isoformat()
+    assert head.time == claimed.at  # decided at the server's time, not the claim
+    later = handle(state(moved), update_cmd(20, offset(800, 0)), CITY)
+    assert not later.replay
+    assert later.refusal is None
+    closed = handle(state(later), close_cmd(30), CITY)
+    assert not closed.replay
+    assert state(closed).status is IncidentStatus.CLOSED
+    assert all(g.status is GrantStatus.REVOKED for g in closed.grants)
+
+
+def test_a_command_outside_a_command_log_is_never_taken_for_a_redelivery() -> None:
+    incident = state(opened())
+    unlogged = update_cmd(10, offset(400, 0), seq=None)
+    assert not handle(incident, unlogged, CITY).replay
 
 
 def test_grant_ids_are_one_per_camera_and_incident() -> None:

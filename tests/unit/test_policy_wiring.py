@@ -27,17 +27,23 @@ def _open(**changes: Any) -> IncidentCommand:
     return replace(record, **changes)
 
 
-def test_open_record_becomes_an_open_command_decided_at_its_request_time() -> None:
-    """A redelivered command decides the same: its time is requested_at, not the clock."""
-    command = to_command(_open())
+SERVER_TIME = T0 + timedelta(seconds=3)
+
+
+def test_open_record_becomes_an_open_command_decided_at_the_server_time() -> None:
+    """A redelivered command decides the same: its time is the broker's append time and its
+    seq its offset, both stable; the client's requested_at is only kept as a claim."""
+    command = to_command(_open(requested_at=T0 + timedelta(days=365)), at=SERVER_TIME, seq=7)
     assert isinstance(command, OpenIncident)
-    assert command.at == T0
+    assert command.at == SERVER_TIME
+    assert command.seq == 7
+    assert command.claimed_at == T0 + timedelta(days=365)
     assert command.kind is IncidentKind.PURSUIT
     assert (command.position.lat, command.position.lon) == (50.85, 4.35)
 
 
 def test_missing_legal_basis_passes_through_to_be_refused_by_the_core() -> None:
-    command = to_command(_open(legal_basis=None))
+    command = to_command(_open(legal_basis=None), at=SERVER_TIME, seq=0)
     assert isinstance(command, OpenIncident)
     assert command.legal_basis is None
 
@@ -50,7 +56,7 @@ def test_open_that_says_nothing_usable_is_a_bad_command(
     changes: dict[str, object], reason: str
 ) -> None:
     with pytest.raises(BadCommand, match=reason):
-        to_command(_open(**changes))
+        to_command(_open(**changes), at=SERVER_TIME, seq=0)
 
 
 def test_update_and_close_records() -> None:
@@ -59,10 +65,14 @@ def test_update_and_close_records() -> None:
         requested_by="bob", at=T0,
     )  # fmt: skip
     assert update.action is IncidentAction.UPDATE
-    command = to_command(update)
+    command = to_command(update, at=SERVER_TIME, seq=1)
     assert isinstance(command, UpdateIncident)
     assert command.radius_m is None
-    close = to_command(close_record(incident_id="inc-1", operator="", requested_by="bob", at=T0))
+    close = to_command(
+        close_record(incident_id="inc-1", operator="", requested_by="bob", at=T0),
+        at=SERVER_TIME,
+        seq=2,
+    )
     assert isinstance(close, CloseIncident)
 
 

@@ -1,0 +1,148 @@
+"""The audit sealer: partition p of `audit-drafts` chained onto partition p of `audit`.
+
+One writer per chain: the consumer group gives each drafts partition to one member. Whenever a
+partition is (re)assigned, its chain head and the ids already sealed are re-read from the audit
+partition itself, before any draft of it is read (``streams.gapless``), so a redelivered draft is
+never sealed twice and the chain never forks. A draft that is not an audit record goes to
+`dead-letter` with the reason; a junk record on `audit` is reported and skipped, as
+`vigie audit verify` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from schemas.codec import AUDIT_RECORD, DEAD_LETTER, DecodeError
+from schemas.dead_letters import dead_letter_for
+from schemas.records import AuditRecord
+from schemas.topics import AUDIT, AUDIT_DRAFTS
+from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
+from streams.audit_chain import GENESIS, seal
+from streams.gapless import GaplessConsumer
+from vigie.topic_reader import read_partitions
+
+__all__ = ["AuditChains", "AuditSealer"]
+
+logger = logging.getLogger(__name__)
+
+STAGE = "policy-sealer"
+
+
+class AuditChains:
+    """Head hash and sealed ids of each audit partition this member writes."""
+
+    def __init__(self) -> None:
+        self._heads: dict[int, bytes] = {}
+        self._sealed: dict[int, set[str]] = {}
+
+    def recovered(self, partition: int, records: list[Any]) -> None:
+        head, sealed = GENESIS, set()
+        for r in records:
+            try:
+                record = AUDIT_RECORD.decode(r.value or b"")
+            except DecodeError as exc:
+                logger.warning(
+                    "%s[%d]@%d is not an audit record, skipped: %s",
+                    AUDIT,
+                    partition,
+                    r.offset,
+                    exc.reason,
+                )
+                continue
+            head = record.record_hash
+            sealed.add(record.audit_id)
+        self._heads[partition] = head
+        self._sealed[partition] = sealed
+        logger.info(
+            "audit chain %d recovered: %d records, head %s", partition, len(records), head.hex()
+        )
+
+    def forget(self, partition: int) -> None:
+        self._heads.pop(partition, None)
+        self._sealed.pop(partition, None)
+
+    def seal(self, partition: int, draft: AuditRecord) -> AuditRecord | None:
+        """The sealed record to append, or None if this draft was sealed already."""
+        if draft.audit_id in self._sealed[partition]:
+            return None
+        return seal(draft, self._heads[partition])
+
+    def appended(self, partition: int, record: AuditRecord) -> None:
+        self._heads[partition] = record.record_hash
+        self._sealed[partition].add(record.audit_id)
+
+
+class AuditSealer:
+    def __init__(self, *, bootstrap: str, group_id: str, producer: AIOKafkaProducer) -> None:
+        self._bootstrap = bootstrap
+        self._producer = producer
+        self.chains = AuditChains()
+        self.sealed = 0
+        self.member = GaplessConsumer(
+            bootstrap=bootstrap,
+            group_id=group_id,
+            topic=AUDIT_DRAFTS,
+            on_assigned=self._recover,
+            on_revoked=self._forget,
+            client_id=f"{group_id}-sealer",
+        )
+
+    async def _recover(self, assigned: set[TopicPartition]) -> None:
+        partitions = sorted(tp.partition for tp in assigned)
+        if not partitions:
+            return
+        for partition, records in (
+            await read_partitions(self._bootstrap, AUDIT, partitions)
+        ).items():
+            self.chains.recovered(partition, records)
+
+    async def _forget(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            self.chains.forget(tp.partition)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.member.start()
+        try:
+            while not stop.is_set():
+                async with self.member.lock:
+                    batch = await self.member.batch(timeout_ms=200)
+                    for tp, records in batch.items():
+                        await self._seal(tp.partition, records)
+                    await self.member.commit()
+        finally:
+            await self.member.stop()
+
+    async def _seal(self, partition: int, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Chain the drafts in order; the records of the run are sent together and the run
+        counts as done once every one is acknowledged (a failed send fails the run)."""
+        acks: list[asyncio.Future[Any]] = []
+        for message in records:
+            try:
+                draft = AUDIT_RECORD.decode(message.value or b"")
+            except DecodeError as exc:
+                letter = dead_letter_for(
+                    message, stage=STAGE, error_kind="DecodeError", reason=exc.reason
+                )
+                acks.append(
+                    await self._producer.send(
+                        DEAD_LETTER_TOPIC,
+                        key=message.topic.encode(),
+                        value=DEAD_LETTER.encode(letter),
+                    )
+                )
+                continue
+            sealed = self.chains.seal(partition, draft)
+            if sealed is None:
+                continue
+            acks.append(
+                await self._producer.send(
+                    AUDIT, key=message.key, value=AUDIT_RECORD.encode(sealed), partition=partition
+                )
+            )
+            self.chains.appended(partition, sealed)
+            self.sealed += 1
+        await asyncio.gather(*acks)
