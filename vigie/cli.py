@@ -63,8 +63,7 @@ def _kafka_tool(args: argparse.Namespace) -> int:
     tool_args = list(args.args)
     if tool_args[:1] == ["--"]:
         tool_args = tool_args[1:]
-    if args.tool not in ("storage",) and not any(a.startswith("--bootstrap") for a in tool_args):
-        tool_args = ["--bootstrap-server", settings.kafka_bootstrap, *tool_args]
+    tool_args = kafka.with_bootstrap(args.tool, tool_args, settings.kafka_bootstrap)
     return subprocess.call(kafka.tool_command(settings, args.tool, tool_args))
 
 

@@ -1,4 +1,9 @@
-"""Run the demo's services as child processes and restart what dies (with a growing delay)."""
+"""Run the demo's services as child processes and restart what dies (with a growing delay).
+
+The delay doubles with each restart in a row, up to MAX_RESTART_DELAY_S, and starts again from
+1 s once a child has run healthily for HEALTHY_RUN_S: a crash after hours of running is not
+treated like the tenth crash of a crash loop.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,16 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 MAX_RESTART_DELAY_S = 30.0
+# A child that ran this long before exiting was healthy: its next restart waits the first delay.
+HEALTHY_RUN_S = 60.0
+
+
+def restart_delay(restarts: int, ran_for_s: float) -> tuple[int, float]:
+    """The restart count to keep and the delay before the next start, for a child that exited
+    after `ran_for_s` seconds having been restarted `restarts` times in a row so far."""
+    if ran_for_s >= HEALTHY_RUN_S:
+        restarts = 0
+    return restarts, min(MAX_RESTART_DELAY_S, 2.0**restarts)
 
 
 @dataclass
@@ -23,6 +38,7 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
+    started_at: float = 0.0
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -30,6 +46,7 @@ class Child:
             self.process = subprocess.Popen(
                 list(self.argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
+        self.started_at = time.monotonic()
         logger.info("%s started (pid %d), log %s", self.name, self.process.pid, self.log_file)
 
 
@@ -42,13 +59,14 @@ class Supervisor:
             child.start()
 
     def check(self) -> None:
-        """Restart children that exited, each after a delay that doubles with every restart."""
+        """Restart children that exited, each after a delay that doubles with every restart in a
+        row (reset after a healthy run, see restart_delay)."""
         now = time.monotonic()
         for child in self.children:
             if child.process is None or child.process.poll() is None:
                 continue
             if child.next_start == 0.0:
-                delay = min(MAX_RESTART_DELAY_S, 2.0**child.restarts)
+                child.restarts, delay = restart_delay(child.restarts, now - child.started_at)
                 child.next_start = now + delay
                 logger.warning(
                     "%s exited with %s; restarting in %.0f s (see %s)",

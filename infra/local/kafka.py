@@ -8,13 +8,16 @@ re-resolves). Storage is formatted once per state folder.
 from __future__ import annotations
 
 import asyncio
+import base64
+import enum
 import hashlib
 import logging
 import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.client import AIOKafkaClient
@@ -34,19 +37,92 @@ TOOLS_LOG4J = INFRA_DIR / "local" / "log4j2-tools.properties"
 # consumers must all accept them, or a consumer stalls on a batch it may not fetch.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
-# Kafka's own operations tools, by the name of their shell script in a Kafka distribution.
-TOOLS: dict[str, str] = {
-    "topics": "org.apache.kafka.tools.TopicCommand",
-    "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-    "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
-    "console-producer": "org.apache.kafka.tools.ConsoleProducer",
-    "producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
-    "configs": "kafka.admin.ConfigCommand",
-    "acls": "org.apache.kafka.tools.AclCommand",
-    "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
-    "metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
-    "storage": "kafka.tools.StorageTool",
+
+class Bootstrap(enum.Enum):
+    """How a Kafka tool is told which cluster to talk to (each tool's --help, Kafka 4.1)."""
+
+    NONE = "none"  # works on local files only (kafka-storage)
+    OPTION = "option"  # --bootstrap-server HOST:PORT, before any subcommand
+    SUBCOMMAND_OPTION = "subcommand-option"  # --bootstrap-server after the subcommand
+    PRODUCER_PROPS = "producer-props"  # --producer-props bootstrap.servers=HOST:PORT
+
+
+@dataclass(frozen=True)
+class Tool:
+    main_class: str
+    bootstrap: Bootstrap = Bootstrap.OPTION
+
+
+# Kafka's own operations tools, by the name of their shell script in a Kafka distribution
+# (kafka-<name>.sh) without the prefix.
+TOOLS: dict[str, Tool] = {
+    "topics": Tool("org.apache.kafka.tools.TopicCommand"),
+    "consumer-groups": Tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"),
+    "groups": Tool("org.apache.kafka.tools.GroupsCommand"),
+    "console-consumer": Tool("org.apache.kafka.tools.consumer.ConsoleConsumer"),
+    "console-producer": Tool("org.apache.kafka.tools.ConsoleProducer"),
+    # ProducerPerformance has no --bootstrap-server in 4.1 (only --producer-props/-config).
+    "producer-perf-test": Tool(
+        "org.apache.kafka.tools.ProducerPerformance", Bootstrap.PRODUCER_PROPS
+    ),
+    "consumer-perf-test": Tool("org.apache.kafka.tools.ConsumerPerformance"),
+    "configs": Tool("kafka.admin.ConfigCommand"),
+    "acls": Tool("org.apache.kafka.tools.AclCommand"),
+    "get-offsets": Tool("org.apache.kafka.tools.GetOffsetShell"),
+    "delete-records": Tool("org.apache.kafka.tools.DeleteRecordsCommand"),
+    "log-dirs": Tool("org.apache.kafka.tools.LogDirsCommand"),
+    "reassign-partitions": Tool("org.apache.kafka.tools.reassign.ReassignPartitionsCommand"),
+    "leader-election": Tool("org.apache.kafka.tools.LeaderElectionCommand"),
+    "transactions": Tool("org.apache.kafka.tools.TransactionsCommand"),
+    "broker-api-versions": Tool("org.apache.kafka.tools.BrokerApiVersionsCommand"),
+    "features": Tool("org.apache.kafka.tools.FeatureCommand"),
+    "metadata-quorum": Tool("org.apache.kafka.tools.MetadataQuorumCommand"),
+    # kafka-cluster takes the cluster as an option of its subcommand (cluster-id, list-endpoints…).
+    "cluster": Tool("org.apache.kafka.tools.ClusterTool", Bootstrap.SUBCOMMAND_OPTION),
+    "storage": Tool("kafka.tools.StorageTool", Bootstrap.NONE),
 }
+
+
+def _names_cluster(style: Bootstrap, args: Sequence[str]) -> bool:
+    """True when the user's arguments already say which cluster (or controller) to talk to."""
+    for arg in args:
+        # --bootstrap-server / --bootstrap-controller, with '=' or abbreviated as the parsers allow
+        if arg.startswith("--bootstrap"):
+            return True
+        if style is Bootstrap.SUBCOMMAND_OPTION and arg[:2] in ("-b", "-C"):
+            return True
+        if style is Bootstrap.PRODUCER_PROPS and arg.startswith("bootstrap.servers="):
+            return True
+    return False
+
+
+def with_bootstrap(tool: str, args: Sequence[str], bootstrap: str) -> list[str]:
+    """The tool's arguments with the stack's bootstrap address added the way that tool takes it,
+    unless the user named a cluster already."""
+    style = TOOLS[tool].bootstrap
+    args = list(args)
+    if style is Bootstrap.NONE or _names_cluster(style, args):
+        return args
+    if style is Bootstrap.OPTION:
+        return ["--bootstrap-server", bootstrap, *args]
+    if style is Bootstrap.SUBCOMMAND_OPTION:
+        # After the subcommand, the first argument that is not an option; without one the tool
+        # only prints its usage, and needs no cluster.
+        for i, arg in enumerate(args):
+            if not arg.startswith("-"):
+                return [*args[: i + 1], "--bootstrap-server", bootstrap, *args[i + 1 :]]
+        return args
+    # PRODUCER_PROPS: --producer-props takes a list and a second occurrence would replace the
+    # first, so the address joins the user's list when there is one ("--producer-props=a=b"
+    # holds a single value: it is split so that the list can grow).
+    prop = f"bootstrap.servers={bootstrap}"
+    for i, arg in enumerate(args):
+        if arg == "--producer-props":
+            return [*args[: i + 1], prop, *args[i + 1 :]]
+        if arg.startswith("--producer-props="):
+            value = arg.removeprefix("--producer-props=")
+            return [*args[:i], "--producer-props", value, prop, *args[i + 1 :]]
+    return ["--producer-props", prop, *args]
 
 
 class KafkaSetupError(RuntimeError):
@@ -125,7 +201,7 @@ def java_command(
 
 def tool_command(settings: StackSettings, tool: str, args: Sequence[str]) -> list[str]:
     try:
-        main_class = TOOLS[tool]
+        main_class = TOOLS[tool].main_class
     except KeyError:
         raise KafkaSetupError(
             f"unknown Kafka tool {tool!r}; known: {', '.join(sorted(TOOLS))}"
@@ -172,6 +248,25 @@ def process(settings: StackSettings) -> ManagedProcess:
     )
 
 
+def new_cluster_id(random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """A Kafka cluster id: 16 random bytes in URL-safe base64 without padding (22 characters).
+
+    Like Kafka's own Uuid.randomUuid(), draws again when the id would begin with '-' (1 in 64
+    draws): command-line parsers take such an id for an option, not for a value.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random_bytes()).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def format_args(cluster_id: str, props: Path) -> list[str]:
+    """The arguments of `kafka-storage format`. The id is attached with '=': a state folder may
+    keep an id that begins with '-' (written before new_cluster_id avoided them), which as a
+    separate argument would be read as an option ("--cluster-id: expected one argument")."""
+    return ["format", f"--cluster-id={cluster_id}", f"--config={props}"]
+
+
 def ensure_formatted(settings: StackSettings) -> Path:
     """Write the broker config and format KRaft storage once per state folder."""
     kafka_dir = settings.state_dir / "kafka"
@@ -182,14 +277,9 @@ def ensure_formatted(settings: StackSettings) -> Path:
         return props
     cluster_id_file = kafka_dir / "cluster-id"
     if not cluster_id_file.exists():
-        # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
-        import base64
-
-        cluster_id_file.write_text(
-            base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        )
+        cluster_id_file.write_text(new_cluster_id())
     cluster_id = cluster_id_file.read_text().strip()
-    cmd = tool_command(settings, "storage", ["format", "-t", cluster_id, "-c", str(props)])
+    cmd = tool_command(settings, "storage", format_args(cluster_id, props))
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise KafkaSetupError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
