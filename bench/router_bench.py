@@ -1,4 +1,4 @@
-"""Policy router benchmark (issue: access policy, incidents and audit as Faust stream processors).
+"""Policy router benchmark (the router of `vigie policy worker`, an aiokafka consumer group).
 
 Measures, in one run on the local stack, with a real `vigie policy worker` subprocess:
 - router throughput: frames/s the worker forwards from `frames.<owner>` to `shared.<grantee>`
@@ -319,7 +319,7 @@ async def run(frames: int, cycles: int) -> str:
         worker = Worker(config, app_id, tmp / "worker-2.log")
         await worker.ready()
         # Wait until every frame is forwarded, or nothing more arrives for 5 s (see the
-        # "lost at start-up" row: faust-streaming may skip frames fetched during start-up).
+        # "lost at start-up" row: a router must not skip frames fetched during start-up).
         last_count, quiet_since = -1, time.monotonic()
         while True:
             count = sum(1 for s in watch.seen if s[1] == near)
@@ -368,7 +368,7 @@ async def run(frames: int, cycles: int) -> str:
             "## Policy router (bench/router_bench.py)",
             "",
             f"{datetime.now(UTC):%Y-%m-%d}, {machine}, single-node Kafka 4.1 on loopback,"
-            f" one `vigie policy worker` process (faust-streaming 0.15.3, concurrency 1).",
+            f" one `vigie policy worker` process.",
             "",
             "| measure | result | target |",
             "|---|---|---|",
