@@ -116,6 +116,8 @@ class GaplessConsumer:
     """Held while a batch is processed and committed; a revocation waits for it."""
     _tracks: dict[TopicPartition, _Track] = field(default_factory=dict)
     _consumer: AIOKafkaConsumer | None = None
+    _failure: BaseException | None = None
+    """What went wrong inside a rebalance callback (aiokafka only logs it): raised by batch()."""
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -142,6 +144,12 @@ class GaplessConsumer:
         return set(self._tracks)
 
     async def _assign(self, assigned: set[TopicPartition]) -> None:
+        try:
+            await self._start_reading(assigned)
+        except Exception as exc:  # noqa: BLE001 - handed to the processing loop, which raises it
+            self._failure = exc
+
+    async def _start_reading(self, assigned: set[TopicPartition]) -> None:
         consumer = self._require()
         await self.on_assigned(assigned)
         starts = await consumer.beginning_offsets(list(assigned)) if assigned else {}
@@ -169,7 +177,11 @@ class GaplessConsumer:
         """The next contiguous records of each partition (possibly none). Call with
         :attr:`lock` held and keep holding it until :meth:`commit` returned."""
         consumer = self._require()
+        if self._failure is not None:
+            raise self._failure  # the member leaves the group; its owner starts it again
         fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        if self._failure is not None:
+            raise self._failure
         out: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
         for tp, records in fetched.items():
             track = self._tracks.get(tp)

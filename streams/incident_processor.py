@@ -118,11 +118,13 @@ class IncidentProcessor:
             return
         by_partition = await read_partitions(self._bootstrap, INCIDENT_STATE, partitions)
         for partition, records in by_partition.items():
-            states: dict[str, Incident] = {}
+            # Compacted: only the latest record of an incident counts, earlier ones may be junk.
+            latest: dict[str, Any] = {}
             for r in records:
-                key = (r.key or b"").decode(errors="replace")
+                latest[(r.key or b"").decode(errors="replace")] = r
+            states: dict[str, Incident] = {}
+            for key, r in latest.items():
                 if r.value is None:
-                    states.pop(key, None)
                     continue
                 try:
                     states[key] = decode_state(r.value)
@@ -130,7 +132,9 @@ class IncidentProcessor:
                     # Going on without it would take a CLOSE for an unknown incident and leave
                     # its cameras shared: refuse to serve the partition instead.
                     raise StateError(
-                        f"{INCIDENT_STATE}[{partition}]@{r.offset} (incident {key}): {exc}"
+                        f"{INCIDENT_STATE}[{partition}]@{r.offset} (incident {key}): {exc};"
+                        " this worker will not process the partition until the record is"
+                        " replaced"
                     ) from exc
             self._states[partition] = states
             logger.info(

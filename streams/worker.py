@@ -38,6 +38,7 @@ from streams.incidents import DEFAULT_GRACE_S
 from streams.policy import GrantIndex
 from streams.router import Router
 from streams.sealer import AuditSealer
+from streams.state import StateError
 from vigie.topic_reader import partitions_of, reader
 
 __all__ = ["DEFAULT_APP_ID", "PolicySettings", "PolicyWorker", "WorkerFailed", "WorkerSetupError"]
@@ -159,6 +160,10 @@ class PolicyWorker:
                 await part(stop)
             except WorkerSetupError:
                 raise
+            except StateError as exc:  # said in one line: the record to replace is named
+                logger.error("%s stopped: %s; trying again in %.0f s", name, exc, RESTART_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RESTART_S)
             except Exception:
                 logger.exception("%s failed; starting it again in %.0f s", name, RESTART_S)
                 with contextlib.suppress(TimeoutError):
