@@ -161,7 +161,9 @@ class PolicyWorker:
             except WorkerSetupError:
                 raise
             except StateError as exc:  # said in one line: the record to replace is named
-                logger.error("%s stopped: %s; trying again in %.0f s", name, exc, RESTART_S)
+                logger.error(  # noqa: TRY400 - the reason is the message, not a traceback
+                    "%s stopped: %s; trying again in %.0f s", name, exc, RESTART_S
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RESTART_S)
             except Exception:
