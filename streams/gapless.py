@@ -9,10 +9,11 @@ member owns the two things that went wrong there:
   group's committed offset (or the log start when the group has none), after the caller rebuilt
   its state for those partitions, and before any record of them is handed out.
 - **Contiguity.** It tracks, per partition, the next offset it expects, and hands out only the
-  records that continue it (:func:`admit`, pure). A jump is a *gap*: logged, counted, and the
-  partition is sought back to the expected offset; commits never pass it. If reading again finds
-  the very same jump, the log itself has no record there (compaction, transaction markers,
-  retention): the jump is *explained*, logged at INFO and counted apart.
+  records that continue it (:func:`admit`, pure). At a jump the partition is sought back to the
+  expected offset and commits never pass it. If reading again finds the very same jump, the log
+  itself has no record there (compaction, transaction markers, retention): the jump is
+  *explained*, logged at INFO and counted. If it finds the records, the first read had a *gap*:
+  logged as a WARNING ("GAP:"), counted, and the records are processed in order.
 
 Processing is at-least-once: the caller commits (:meth:`GaplessConsumer.commit`) after its
 effects are acknowledged, under the same lock that holds back a revocation until then.
@@ -82,8 +83,10 @@ def admit(next_offset: int, suspect: Gap | None, offsets: Sequence[int]) -> Admi
 
 @dataclass
 class GapStats:
+    jumps: int = 0
+    """Offset jumps met (each read again from the expected offset)."""
     gaps: int = 0
-    """Unexplained jumps detected (each re-read from the expected offset)."""
+    """Jumps over records that exist: the re-read found them (a fetch skipped them)."""
     explained: int = 0
     """Jumps the log itself explains (no record at those offsets)."""
     records: int = 0
@@ -187,7 +190,8 @@ class GaplessConsumer:
             track = self._tracks.get(tp)
             if track is None:  # fetched before a revocation: not ours any more
                 continue
-            admitted = admit(track.next_offset, track.suspect, [r.offset for r in records])
+            offsets = [r.offset for r in records]
+            admitted = admit(track.next_offset, track.suspect, offsets)
             if admitted.explained is not None:
                 self.stats.explained += 1
                 logger.info(
@@ -199,12 +203,27 @@ class GaplessConsumer:
                     admitted.explained.found - 1,
                     admitted.explained.found,
                 )
-            track.suspect = admitted.gap
-            if admitted.gap is not None:
+            elif (
+                track.suspect is not None
+                and admitted.stop > admitted.start
+                and offsets[admitted.start] < track.suspect.found
+            ):
+                # Re-reading found records the first read jumped over: a real gap, closed now.
                 self.stats.gaps += 1
                 logger.warning(
-                    "%s[%d]: GAP: expected offset %d, got %d; reading again from %d (nothing"
-                    " is committed past it)",
+                    "%s[%d]: GAP: the fetch skipped offsets %d..%d, which exist; they were read"
+                    " again and nothing was committed past them",
+                    tp.topic,
+                    tp.partition,
+                    track.suspect.expected,
+                    track.suspect.found - 1,
+                )
+            track.suspect = admitted.gap
+            if admitted.gap is not None:
+                self.stats.jumps += 1
+                logger.info(
+                    "%s[%d]: offset jump %d -> %d; reading again from %d to tell a gap from"
+                    " the log's own holes",
                     tp.topic,
                     tp.partition,
                     admitted.gap.expected,

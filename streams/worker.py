@@ -272,12 +272,13 @@ class PolicyWorker:
                 p, gaps = self.processor.stats, self.processor.member.stats
                 logger.info(
                     "incidents: %d commands, %d applied, %d refused, %d redelivered,"
-                    " %d dead letters; %d gaps, %d explained jumps",
+                    " %d dead letters; %d offset jumps: %d gaps re-read, %d holes of the log",
                     p.commands,
                     p.applied,
                     p.refused,
                     p.redelivered,
                     p.dead_letters,
+                    gaps.jumps,
                     gaps.gaps,
                     gaps.explained,
                 )

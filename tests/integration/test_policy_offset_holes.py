@@ -1,0 +1,78 @@
+"""Offsets without records (here the markers of transactions) are told apart from a gap: the
+worker reads again, finds the same hole, steps over it and applies every command."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
+from schemas.config import IncidentKind
+from schemas.records import IncidentEventKind
+from schemas.topics import INCIDENT_COMMANDS, INCIDENTS
+from streams.commands import open_record
+from tests.integration.policy_world import ORIGIN, WorkerProcess, build_world, provision
+from vigie.topic_reader import read_partitions
+
+pytestmark = pytest.mark.integration
+
+TRANSACTIONS = 4
+
+
+async def _opened(bootstrap: str, prefix: str) -> set[str]:
+    opened = set()
+    for records in (await read_partitions(bootstrap, INCIDENTS)).values():
+        for r in records:
+            event = INCIDENT_EVENT.decode(r.value or b"")
+            if event.incident_id.startswith(prefix) and event.kind is IncidentEventKind.OPENED:
+                opened.add(event.incident_id)
+    return opened
+
+
+async def test_transaction_markers_are_stepped_over_and_every_command_applied(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    world = build_world(uuid.uuid4().hex[:6], tmp_path)
+    await provision(kafka_bootstrap, world)
+    prefix = f"inc-txn-{world.police}-"
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, transactional_id=f"test-{uuid.uuid4().hex[:8]}"
+    )
+    await producer.start()
+    expected: set[str] = set()
+    try:
+        lat, lon = ORIGIN
+        for t in range(TRANSACTIONS):
+            async with producer.transaction():
+                for i in range(3):
+                    incident = f"{prefix}{t}-{i}"
+                    expected.add(incident)
+                    record = open_record(
+                        incident_id=incident, operator=world.police, kind=IncidentKind.PURSUIT,
+                        latitude=lat, longitude=lon, radius_m=50, legal_basis="art. 25",
+                        requested_by="t", at=datetime.now(UTC),
+                    )  # fmt: skip
+                    await producer.send(
+                        INCIDENT_COMMANDS,
+                        key=incident.encode(),
+                        value=INCIDENT_COMMAND.encode(record),
+                    )
+    finally:
+        await producer.stop()
+
+    worker = WorkerProcess(world, tmp_path, "holes")
+    try:
+        deadline = time.monotonic() + 60
+        while await _opened(kafka_bootstrap, prefix) != expected:
+            assert time.monotonic() < deadline, worker.output()[-3000:]
+            await asyncio.sleep(0.5)
+        await worker.wait_for("(compaction, transaction markers or retention)")
+        assert "GAP:" not in worker.output()
+    finally:
+        assert worker.stop() == 0, worker.output()[-3000:]
