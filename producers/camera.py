@@ -25,6 +25,9 @@ from schemas.config import Camera, CameraProfile
 from schemas.records import CameraEvent, CameraEventKind, CameraHealth, Frame
 
 logger = logging.getLogger(__name__)
+# Kafka delivery failures come once per frame or event while Kafka is down: this logger's
+# repeats are aggregated (vigie.logs), one line per kind of failure per interval.
+delivery_logger = logging.getLogger(f"{__name__}.delivery")
 
 HEALTH_INTERVAL_S = 10.0
 RETRY_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
@@ -107,7 +110,9 @@ class CameraAdapter:
         try:
             await self._publisher.publish_event(event)
         except KafkaError:
-            logger.exception("camera %s: %s event not published", self.camera.id, event.kind.value)
+            delivery_logger.exception(
+                "camera %s: %s event not published", self.camera.id, event.kind.value
+            )
 
     def _capture_one(self) -> Processed:
         """Blocking: read one image and turn it into a frame (runs in a worker thread)."""
@@ -201,7 +206,9 @@ class CameraAdapter:
             # Refused before it was even queued (buffer full past the timeout, frame too
             # large): counted and reported in health events; publishing goes on.
             self.counters.failed += 1
-            logger.exception("camera %s: frame #%d not published", self.camera.id, frame.sequence)
+            delivery_logger.exception(
+                "camera %s: frame #%d not published", self.camera.id, frame.sequence
+            )
             return
         size = len(frame.image)
         ack.add_done_callback(lambda fut: self._acked(fut, size))
@@ -209,7 +216,7 @@ class CameraAdapter:
     def _acked(self, fut: asyncio.Future[object], size: int) -> None:
         if fut.cancelled() or fut.exception() is not None:
             self.counters.failed += 1
-            logger.error(
+            delivery_logger.error(
                 "camera %s: frame not acknowledged: %s",
                 self.camera.id,
                 "cancelled" if fut.cancelled() else fut.exception(),

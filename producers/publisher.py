@@ -1,7 +1,9 @@
 """The Kafka edge of the camera adapters: frames and camera events, keyed by camera id.
 
 Idempotent producer (acks=all); the request size is raised to the frame topics' maximum so a
-large frame is never refused by the client while the broker would accept it.
+large frame is never refused by the client while the broker would accept it. Connections to a
+broker that is down are retried with a backoff (vigie.reconnect): without it aiokafka retries
+in a busy loop and logs thousands of errors a second.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ from schemas.codec import CAMERA_EVENT, FRAME
 from schemas.headers import frame_headers
 from schemas.records import CameraEvent, Frame
 from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, frames_topic
+from vigie.reconnect import with_backoff
 
 logger = logging.getLogger(__name__)
 
 
 class Publisher:
     def __init__(self, bootstrap: str, client_id: str = "vigie-cameras") -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            enable_idempotence=True,
-            max_request_size=MAX_FRAME_BYTES,
-            linger_ms=5,
+        self._producer = with_backoff(
+            AIOKafkaProducer(
+                bootstrap_servers=bootstrap,
+                client_id=client_id,
+                enable_idempotence=True,
+                max_request_size=MAX_FRAME_BYTES,
+                linger_ms=5,
+            )
         )
 
     async def __aenter__(self) -> Publisher:
