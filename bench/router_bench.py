@@ -37,6 +37,8 @@ import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from producers.publisher import Publisher
+from runtime import connection
+from runtime.topic_reader import read_partitions
 from schemas.codec import GRANT, INCIDENT_COMMAND
 from schemas.config import IncidentKind
 from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US, to_epoch_us
@@ -49,9 +51,7 @@ from schemas.topics import (
     shared_topic,
 )
 from streams.commands import close_record, open_record
-from vigie import connection
 from vigie.provisioning import provision_operator_topics
-from vigie.topic_reader import read_partitions
 
 FRAME_BYTES = 30_000  # a 640x360 JPEG at quality 75
 

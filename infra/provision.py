@@ -7,11 +7,9 @@ Idempotent: what exists is left alone and compared with the catalogue; drift is 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +21,19 @@ from minio.commonconfig import ENABLED, Filter
 from minio.error import MinioAdminException
 from minio.lifecycleconfig import Expiration, LifecycleConfig, NoncurrentVersionExpiration, Rule
 
+from runtime.credentials import (
+    OperatorCredentials,
+    load_operator_credentials,
+    save_operator_credentials,
+)
+from schemas.errors import VigieError
 from schemas.storage import archive_bucket
 from schemas.topics import ExistingTopic, ProvisionPlan, TopicSpec, plan
 
 logger = logging.getLogger(__name__)
 
 
-class ProvisionError(RuntimeError):
+class ProvisionError(VigieError, RuntimeError):
     """The cluster refused to create a topic or bucket."""
 
 
@@ -154,19 +158,6 @@ def set_archive_retention(client: Minio, bucket: str, retention_days: int) -> No
     logger.info("bucket %s: lifecycle expiry after %d days", bucket, retention_days)
 
 
-@dataclass(frozen=True)
-class OperatorCredentials:
-    """An operator's own MinIO user: it reads its archive bucket and nothing else."""
-
-    operator: str
-    access_key: str
-    secret_key: str
-
-
-def operator_credentials_path(state_dir: Path, operator: str) -> Path:
-    return state_dir / "minio" / "operators" / f"{operator}.json"
-
-
 def operator_policy_name(operator: str) -> str:
     return f"vigie-archive-read-{operator}"
 
@@ -192,13 +183,6 @@ def operator_policy(operator: str) -> dict[str, Any]:
     }
 
 
-def load_operator_credentials(state_dir: Path, operator: str) -> OperatorCredentials | None:
-    path = operator_credentials_path(state_dir, operator)
-    if not path.exists():
-        return None
-    return OperatorCredentials(**json.loads(path.read_text()))
-
-
 def ensure_operator_user(admin: MinioAdmin, state_dir: Path, operator: str) -> OperatorCredentials:
     """Create (or refresh) the operator's MinIO user and policy; idempotent.
 
@@ -211,12 +195,7 @@ def ensure_operator_user(admin: MinioAdmin, state_dir: Path, operator: str) -> O
             access_key=f"vigie-{operator}",
             secret_key=secrets.token_urlsafe(30),
         )
-        path = operator_credentials_path(state_dir, operator)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text(json.dumps(asdict(creds)))
-        tmp.replace(path)
+        save_operator_credentials(state_dir, creds)
     policy = operator_policy_name(operator)
     admin.policy_add(policy, policy=operator_policy(operator))
     admin.user_add(creds.access_key, creds.secret_key)

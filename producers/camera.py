@@ -26,7 +26,7 @@ from schemas.records import CameraEvent, CameraEventKind, CameraHealth, Frame
 
 logger = logging.getLogger(__name__)
 # Kafka delivery failures come once per frame or event while Kafka is down: this logger's
-# repeats are aggregated (vigie.logs), one line per kind of failure per interval.
+# repeats are aggregated (runtime.logs), one line per kind of failure per interval.
 delivery_logger = logging.getLogger(f"{__name__}.delivery")
 
 HEALTH_INTERVAL_S = 10.0

@@ -9,10 +9,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from schemas.errors import VigieError
+
 Image = npt.NDArray[np.uint8]
 
 
-class EncodeError(RuntimeError):
+class EncodeError(VigieError, RuntimeError):
     """OpenCV refused to encode an image."""
 
 

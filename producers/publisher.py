@@ -2,7 +2,7 @@
 
 Idempotent producer (acks=all); the request size is raised to the frame topics' maximum so a
 large frame is never refused by the client while the broker would accept it. Connections to a
-broker that is down are retried with a backoff (vigie.reconnect): without it aiokafka retries
+broker that is down are retried with a backoff (runtime.reconnect): without it aiokafka retries
 in a busy loop and logs thousands of errors a second.
 """
 
@@ -14,31 +14,58 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 
+from runtime import kafka_clients
 from schemas.codec import CAMERA_EVENT, FRAME
 from schemas.headers import frame_headers
 from schemas.records import CameraEvent, Frame
-from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, frames_topic
-from vigie.reconnect import with_backoff
+from schemas.topics import camera_events_topic, frames_topic
 
 logger = logging.getLogger(__name__)
+
+STOP_OLD_S = 5.0
 
 
 class Publisher:
     def __init__(self, bootstrap: str, client_id: str = "vigie-cameras") -> None:
-        self._producer = with_backoff(
-            AIOKafkaProducer(
-                bootstrap_servers=bootstrap,
-                client_id=client_id,
-                enable_idempotence=True,
-                max_request_size=MAX_FRAME_BYTES,
-                linger_ms=5,
-            )
-        )
+        self._bootstrap = bootstrap
+        self._client_id = client_id
+        self._producer = self._new_producer()
+        self._sequence_lost = False
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return kafka_clients.producer(self._bootstrap, client_id=self._client_id, linger_ms=5)
 
     async def __aenter__(self) -> Publisher:
         await self._producer.start()
         return self
+
+    def _watch(self, ack: asyncio.Future[Any]) -> None:
+        """After an outage longer than the request timeout, aiokafka's idempotent producer has
+        used up the sequence numbers of the batches that expired unsent; the broker then
+        refuses everything after the gap and the producer never recovers (aio-libs/aiokafka
+        #1017). Seen on an ack, the producer is replaced before the next send."""
+
+        def check(done: asyncio.Future[Any]) -> None:
+            if not done.cancelled() and isinstance(done.exception(), OutOfOrderSequenceNumber):
+                self._sequence_lost = True
+
+        ack.add_done_callback(check)
+
+    async def _ready(self) -> AIOKafkaProducer:
+        if self._sequence_lost:
+            self._sequence_lost = False
+            logger.warning(
+                "the Kafka producer lost its sequence after an outage: starting a new one"
+            )
+            old, self._producer = self._producer, self._new_producer()
+            await self._producer.start()
+            try:
+                await asyncio.wait_for(old.stop(), STOP_OLD_S)
+            except (TimeoutError, KafkaError) as exc:
+                logger.warning("the old producer did not stop cleanly: %r", exc)
+        return self._producer
 
     async def __aexit__(
         self,
@@ -51,20 +78,25 @@ class Publisher:
 
     async def publish_frame(self, frame: Frame) -> asyncio.Future[Any]:
         """Queue a frame; returns the future of its broker acknowledgement."""
-        ack: asyncio.Future[Any] = await self._producer.send(
+        producer = await self._ready()
+        ack: asyncio.Future[Any] = await producer.send(
             frames_topic(frame.operator),
             value=FRAME.encode(frame),
             key=frame.camera_id.encode(),
             headers=frame_headers(frame),
         )
+        self._watch(ack)
         return ack
 
     async def publish_event(self, event: CameraEvent) -> None:
-        await self._producer.send_and_wait(
+        producer = await self._ready()
+        ack: asyncio.Future[Any] = await producer.send(
             camera_events_topic(event.operator),
             value=CAMERA_EVENT.encode(event),
             key=event.camera_id.encode(),
         )
+        self._watch(ack)
+        await ack
 
     async def flush(self) -> None:
         await self._producer.flush()

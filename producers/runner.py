@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infra.local.settings import StackSettings
 from producers.camera import CameraAdapter
 from producers.publisher import Publisher
 from producers.sequence import SequenceStore
@@ -24,9 +23,10 @@ from producers.sources.mjpeg import MjpegSource
 from producers.sources.rtsp import RtspSource
 from producers.sources.snapshot import SnapshotSource
 from producers.sources.synthetic import SyntheticSource
+from runtime import connection
 from schemas.config import Camera, CameraProfile, ConfigError, SourceKind, VigieConfig, load
+from schemas.errors import VigieError
 from schemas.records import CameraEvent, CameraEventKind
-from vigie import connection
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ SOURCES: dict[SourceKind, SourceFactory] = {
 }
 
 
+class UnknownOperator(VigieError):
+    """An operator asked for on the command line is not in the configuration."""
+
+
 def make_source(camera: Camera, profile: CameraProfile) -> FrameSource:
     """The source of a camera; ConfigError when its credentials are missing from the env."""
     return SOURCES[camera.source_kind](camera, profile, camera.resolved_source(os.environ))
@@ -53,7 +57,10 @@ def select_cameras(config: VigieConfig, operators: Sequence[str] | None) -> list
         return list(config.cameras)
     unknown = set(operators) - {o.id for o in config.operators}
     if unknown:
-        raise ValueError(f"unknown operator(s): {', '.join(sorted(unknown))}")
+        known = ", ".join(sorted(o.id for o in config.operators))
+        raise UnknownOperator(
+            f"unknown operator(s) {', '.join(sorted(unknown))}: the configuration has {known}"
+        )
     return [c for c in config.cameras if c.operator in operators]
 
 
@@ -101,6 +108,6 @@ async def run(
 def main(config_path: Path, operators: Sequence[str] | None = None, seconds: float = 0.0) -> int:
     config = load(config_path)
     conn = connection.load()
-    sequences = SequenceStore(StackSettings.from_env().state_dir / "producers" / "sequences")
+    sequences = SequenceStore(connection.state_dir() / "producers" / "sequences")
     asyncio.run(run(config, operators, seconds, conn.kafka_bootstrap, sequences))
     return 0

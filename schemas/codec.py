@@ -35,6 +35,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
 from fastavro.schema import SchemaParseException, to_parsing_canonical_form
 
+from schemas.errors import VigieError
 from schemas.records import (
     ArchiveChunk,
     AuditRecord,
@@ -125,7 +126,7 @@ def single_object_header(fingerprint: int) -> bytes:
     return MARKER + fingerprint.to_bytes(8, "little")
 
 
-class DecodeError(Exception):
+class DecodeError(VigieError):
     """Bytes that are not a valid single-object encoded record of the expected type."""
 
     def __init__(self, reason: str) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from schemas.codec import FRAME
+from schemas.errors import VigieError
 from schemas.records import Frame
 
 HEADER_CAMERA = "vigie-camera"
@@ -32,7 +33,7 @@ _ONE_US = timedelta(microseconds=1)
 _MAX_DECIMAL_DIGITS = 19  # a non-negative signed 64-bit integer
 
 
-class HeaderError(ValueError):
+class HeaderError(VigieError, ValueError):
     """Kafka headers of a frame message are missing, duplicated or malformed."""
 
     def __init__(self, header: str, problem: str) -> None:

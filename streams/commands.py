@@ -19,6 +19,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from schemas.config import IncidentKind, Position
+from schemas.errors import VigieError
 from schemas.records import IncidentAction, IncidentCommand
 from schemas.records import IncidentKind as RecordIncidentKind
 from streams.incidents import CloseIncident, Command, OpenIncident, UpdateIncident
@@ -26,7 +27,7 @@ from streams.incidents import CloseIncident, Command, OpenIncident, UpdateIncide
 __all__ = ["BadCommand", "close_record", "open_record", "to_command", "update_record"]
 
 
-class BadCommand(ValueError):
+class BadCommand(VigieError, ValueError):
     """An incident command record that does not say what to do."""
 
 

@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 
-from schemas.topics import MAX_FRAME_BYTES
+from runtime import kafka_clients
 
 __all__ = ["Admitted", "Gap", "GapStats", "GaplessConsumer", "admit"]
 
@@ -123,14 +123,12 @@ class GaplessConsumer:
     """What went wrong inside a rebalance callback (aiokafka only logs it): raised by batch()."""
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+        self._consumer = kafka_clients.consumer(
+            self.bootstrap,
             group_id=self.group_id,
             client_id=self.client_id,
-            enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
-            max_partition_fetch_bytes=MAX_FRAME_BYTES + 1024 * 1024,
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=1_000,
         )

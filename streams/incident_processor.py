@@ -24,6 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.partitioner import murmur2
 
+from runtime.topic_reader import read_partitions
 from schemas.codec import DEAD_LETTER, GRANT, INCIDENT_COMMAND, INCIDENT_EVENT, DecodeError
 from schemas.config import VigieConfig
 from schemas.dead_letters import dead_letter_for
@@ -34,7 +35,6 @@ from streams.commands import BadCommand, to_command
 from streams.gapless import GaplessConsumer
 from streams.incidents import Decision, Incident, IncidentStatus, handle, tick
 from streams.state import StateError, decode_state, encode_state
-from vigie.topic_reader import read_partitions
 
 __all__ = ["LOG_APPEND_TIME", "IncidentProcessor", "command_problem", "partition_for"]
 

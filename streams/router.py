@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import (
-    AIOKafkaConsumer,
-    AIOKafkaProducer,
     ConsumerRebalanceListener,
     ConsumerRecord,
     TopicPartition,
@@ -32,11 +30,12 @@ from aiokafka import (
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 
+from runtime import kafka_clients
 from schemas.codec import DEAD_LETTER
 from schemas.dead_letters import dead_letter_for
 from schemas.headers import FrameRouting, HeaderError, parse_frame_headers, to_epoch_us
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
-from schemas.topics import FRAMES_PATTERN, MAX_FRAME_BYTES, operator_of, shared_topic
+from schemas.topics import FRAMES_PATTERN, operator_of, shared_topic
 from streams.policy import GrantIndex, recipients
 
 logger = logging.getLogger(__name__)
@@ -117,26 +116,17 @@ class Router:
         self._index = index
         self._index_ready = index_ready
         self.stats = RouterStats()
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+        self._consumer = kafka_clients.consumer(
+            bootstrap,
             group_id=group_id,
             client_id=f"{group_id}-router",
-            enable_auto_commit=False,
             # A new group starts with the live frames, not with a day of history.
             auto_offset_reset="latest",
-            max_partition_fetch_bytes=MAX_FRAME_BYTES,
-            fetch_max_bytes=4 * MAX_FRAME_BYTES,
             metadata_max_age_ms=10_000,  # a new operator's frames topic is found within 10 s
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
         )
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=f"{group_id}-router",
-            enable_idempotence=True,
-            max_request_size=MAX_FRAME_BYTES + 64 * 1024,
-            linger_ms=2,
-        )
+        self._producer = kafka_clients.producer(bootstrap, client_id=f"{group_id}-router")
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._index_ready.wait()  # fail closed: consume nothing before the grants

@@ -16,14 +16,14 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from runtime.topic_reader import read_partitions
+from schemas.audit_chain import GENESIS, seal
 from schemas.codec import AUDIT_RECORD, DEAD_LETTER, DecodeError
 from schemas.dead_letters import dead_letter_for
 from schemas.records import AuditRecord
 from schemas.topics import AUDIT, AUDIT_DRAFTS
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
-from streams.audit_chain import GENESIS, seal
 from streams.gapless import GaplessConsumer
-from vigie.topic_reader import read_partitions
 
 __all__ = ["AuditChains", "AuditSealer"]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from schemas.errors import VigieError
 from schemas.records import Grant
 from streams.incidents import Incident, TrackedGrant
 
@@ -32,7 +33,7 @@ for _cls in (Incident, TrackedGrant, Grant):
 _ADAPTER: TypeAdapter[Incident] = TypeAdapter(Incident)
 
 
-class StateError(ValueError):
+class StateError(VigieError, ValueError):
     """A changelog record that is not an incident state this worker can trust."""
 
 

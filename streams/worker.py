@@ -22,15 +22,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from runtime import kafka_clients
+from runtime.topic_reader import partitions_of, reader
 from schemas.codec import AUDIT_RECORD, DEAD_LETTER, GRANT, DecodeError
 from schemas.config import VigieConfig
 from schemas.dead_letters import dead_letter_for
+from schemas.errors import VigieError
 from schemas.records import AuditRecord
-from schemas.topics import AUDIT_DRAFTS, GRANTS, INCIDENT_COMMANDS, MAX_FRAME_BYTES, Sizing
+from schemas.topics import AUDIT_DRAFTS, GRANTS, INCIDENT_COMMANDS, Sizing
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from streams.forwarding import forwarding_audit
 from streams.incident_processor import IncidentProcessor
@@ -39,7 +41,6 @@ from streams.policy import GrantIndex
 from streams.router import Router
 from streams.sealer import AuditSealer
 from streams.state import StateError
-from vigie.topic_reader import partitions_of, reader
 
 __all__ = ["DEFAULT_APP_ID", "PolicySettings", "PolicyWorker", "WorkerFailed", "WorkerSetupError"]
 
@@ -51,11 +52,11 @@ STATS_INTERVAL_S = 10.0
 STOP_TIMEOUT_S = 10.0
 
 
-class WorkerSetupError(RuntimeError):
+class WorkerSetupError(VigieError, RuntimeError):
     """The cluster is not as the worker needs it (a topic missing or misconfigured)."""
 
 
-class WorkerFailed(RuntimeError):
+class WorkerFailed(VigieError, RuntimeError):
     """A part of the worker failed in a way a restart of that part cannot mend."""
 
 
@@ -104,12 +105,8 @@ class PolicyWorker:
         self.settings = settings
         self.index = GrantIndex()
         self.index_ready = asyncio.Event()
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap,
-            client_id=f"{settings.app_id}-worker",
-            enable_idempotence=True,
-            max_request_size=MAX_FRAME_BYTES + 1024 * 1024,
-            linger_ms=1,
+        self.producer = kafka_clients.producer(
+            settings.bootstrap, client_id=f"{settings.app_id}-worker", linger_ms=1
         )
         self.processor: IncidentProcessor | None = None
         self.sealer: AuditSealer | None = None

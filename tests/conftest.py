@@ -19,7 +19,7 @@ from minio import Minio
 
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, Connection, StackSettings
-from vigie import connection as vigie_connection
+from runtime import connection as vigie_connection
 
 TEST_ENV = {
     "VIGIE_STATE_DIR": str(REPO_ROOT / ".state" / "test"),

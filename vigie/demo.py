@@ -16,15 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
-
 from infra.local import stack
 from infra.local.settings import StackSettings
+from runtime import kafka_clients
 from schemas.codec import INCIDENT_EVENT, DecodeError
 from schemas.config import VigieConfig, load
 from schemas.headers import HeaderError, parse_frame_headers
 from schemas.records import IncidentEvent
-from schemas.topics import FRAMES_PATTERN, INCIDENTS, MAX_FRAME_BYTES
+from schemas.topics import FRAMES_PATTERN, INCIDENTS
 from vigie import provisioning, scenario
 from vigie.supervisor import Child, Supervisor
 
@@ -137,12 +136,12 @@ def describe_incident_event(event: IncidentEvent) -> str:
 async def watch(
     bootstrap: str, supervisor: Supervisor, until: float | None, stop: asyncio.Event
 ) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    consumer = kafka_clients.consumer(
+        bootstrap,
+        client_id="vigie-demo-console",
         group_id="vigie-demo-console",
         auto_offset_reset="latest",
         enable_auto_commit=True,
-        max_partition_fetch_bytes=MAX_FRAME_BYTES,
     )
     # Frames of every operator (counted from headers) and the incident events (printed).
     consumer.subscribe(pattern=f"{FRAMES_PATTERN}|^{INCIDENTS}$")

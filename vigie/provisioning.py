@@ -8,20 +8,19 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from minio import MinioAdmin
 from minio.credentials.providers import StaticProvider
 
 from infra import provision
 from infra.local.settings import Connection, StackSettings
+from runtime import connection, kafka_clients
 from schemas.codec import CAMERA
 from schemas.config import Camera as CameraConfig
 from schemas.config import VigieConfig, load
 from schemas.records import Camera, SourceKind
 from schemas.storage import AUDIT_BUCKET, archive_bucket
 from schemas.topics import CAMERAS, ProvisionPlan, catalogue
-from vigie import connection
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ async def provision_topics(bootstrap: str, config: VigieConfig) -> ProvisionPlan
 
 
 async def publish_registry(bootstrap: str, config: VigieConfig) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = kafka_clients.producer(bootstrap, client_id="vigie-provision")
     await producer.start()
     try:
         now = datetime.now(UTC)

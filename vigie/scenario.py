@@ -13,8 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
-
+from runtime import kafka_clients
 from schemas.codec import INCIDENT_COMMAND
 from schemas.config import IncidentKind, VigieConfig
 from schemas.records import IncidentCommand
@@ -72,7 +71,7 @@ def commands(plan: Pursuit, at: datetime, step: int) -> IncidentCommand:
 async def run(bootstrap: str, plan: Pursuit, start_after_s: float, step_s: float) -> None:
     """Open, follow the path one step every `step_s`, close; cancel to stop early (the
     incident is then closed all the same, so the demo never leaves cameras shared)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = kafka_clients.producer(bootstrap, client_id="vigie-demo-pursuit")
     await producer.start()
 
     async def send(step: int) -> None:

@@ -12,12 +12,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-
+from runtime import connection, kafka_clients
+from runtime.topic_reader import partitions_of
 from schemas.codec import CODECS, PACKAGED_REGISTRY, DecodeError, peek_fingerprint
 from schemas.records import Frame
-from schemas.topics import MAX_FRAME_BYTES
-from vigie import connection
 
 
 def decode_any(data: bytes) -> Any:
@@ -53,14 +51,14 @@ def describe(record: Any) -> str:
 
 
 async def run(topic: str, from_beginning: bool, limit: int, timeout_s: float) -> int:
-    consumer = AIOKafkaConsumer(
+    bootstrap = connection.load().kafka_bootstrap
+    await partitions_of(bootstrap, topic)  # TopicNotFound, said in one line, for a typo
+    consumer = kafka_clients.consumer(
+        bootstrap,
         topic,
-        bootstrap_servers=connection.load().kafka_bootstrap,
+        client_id="vigie-tail",
         group_id=f"vigie-tail-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
-        max_partition_fetch_bytes=MAX_FRAME_BYTES,
-        fetch_max_bytes=4 * MAX_FRAME_BYTES,
     )
     await consumer.start()
     seen = 0

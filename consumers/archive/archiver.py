@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from minio import Minio
 
@@ -55,16 +54,17 @@ from consumers.archive.frame_reader import (
     ReaderSettings,
 )
 from consumers.archive.store import STORE_ERRORS, ChunkStore
+from runtime import kafka_clients
 from schemas.codec import ARCHIVE_CHUNK, DEAD_LETTER, FRAME, DecodeError
 from schemas.config import ArchiveProfile
 from schemas.dead_letters import dead_letter_for
+from schemas.errors import VigieError
 from schemas.headers import HeaderError, frame_headers, parse_frame_headers, to_epoch_us
 from schemas.records import DeadLetter, Frame, FrameEncoding
 from schemas.storage import is_key_safe_id
 from schemas.topics import (
     ARCHIVE_CHUNKS,
     FRAMES_PATTERN,
-    MAX_FRAME_BYTES,
     frames_topic,
     operator_of,
 )
@@ -115,7 +115,7 @@ class _Stored:
     rejected: list[tuple[ArchivedFrame, str]]
 
 
-class _Rejected(Exception):
+class _Rejected(VigieError):
     """A message the archiver cannot archive; it goes to dead-letter."""
 
     def __init__(self, error_kind: str, reason: str) -> None:
@@ -171,19 +171,14 @@ class Archiver:
                 group_id=settings.group_id,
                 client_id="vigie-archiver",
                 subscription=settings.subscription,
-                max_message_bytes=MAX_FRAME_BYTES + 1024 * 1024,
+                max_message_bytes=kafka_clients.SIZE_LIMIT,
                 session_timeout_ms=settings.session_timeout_ms,
                 metadata_refresh_ms=30_000,  # new operators' topics are picked up within 30 s
             ),
             on_assigned=self.on_partitions_assigned,
             on_revoked=self.on_partitions_revoked,
         )
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap,
-            client_id="vigie-archiver",
-            enable_idempotence=True,
-            max_request_size=MAX_FRAME_BYTES + 1024 * 1024,
-        )
+        self.producer = kafka_clients.producer(settings.bootstrap, client_id="vigie-archiver")
         self._pool = ThreadPoolExecutor(
             max_workers=settings.store_workers, thread_name_prefix="archive-store"
         )

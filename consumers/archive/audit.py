@@ -10,8 +10,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
-
+from runtime import kafka_clients
 from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction, AuditRecord
 from schemas.topics import AUDIT_DRAFTS
@@ -50,9 +49,7 @@ def draft(
 
 async def publish(bootstrap: str, drafts: Sequence[AuditRecord]) -> None:
     """Send the drafts and wait for the broker's acknowledgement of each."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, client_id="vigie-archive-audit", enable_idempotence=True
-    )
+    producer = kafka_clients.producer(bootstrap, client_id="vigie-archive-audit")
     await producer.start()
     try:
         for record in drafts:

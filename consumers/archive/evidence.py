@@ -27,9 +27,8 @@ from consumers.archive import audit
 from consumers.archive.hold import HoldResult, hold_window
 from consumers.retrieval.access import latest_grants
 from consumers.retrieval.service import RetrievalRefused, read_grants, retrieve
-from infra.local.settings import Connection
+from runtime.connection import Connection, minio_client
 from schemas.records import AuditAction, Grant, GrantStatus
-from vigie.connection import minio_client
 
 SUMS = "SHA256SUMS"
 RECEIPT = "receipt.json"

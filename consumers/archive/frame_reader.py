@@ -102,7 +102,7 @@ class FrameReader:
 
     async def start(self) -> None:
         config = consumer_config(self.settings)
-        # librdkafka's own lines (broker down...) in our log, under their own logger: vigie.logs
+        # librdkafka's own lines (broker down...) in our log, under their own logger: runtime.logs
         # aggregates their repeats (a broker that is down gives ~20 lines a second).
         config["logger"] = logging.getLogger("librdkafka")
         self._consumer = AIOConsumer(config, max_workers=2)

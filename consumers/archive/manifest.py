@@ -18,6 +18,7 @@ from typing import Any
 
 from consumers.archive.chunker import Chunk
 from consumers.archive.encode import EncodedChunk
+from schemas.errors import VigieError
 from schemas.records import ArchiveChunk
 
 __all__ = ["MANIFEST_SCHEMA", "ManifestError", "archive_chunk_of", "build", "dumps", "loads"]
@@ -25,7 +26,7 @@ __all__ = ["MANIFEST_SCHEMA", "ManifestError", "archive_chunk_of", "build", "dum
 MANIFEST_SCHEMA = "vigie.archive.manifest/1"
 
 
-class ManifestError(ValueError):
+class ManifestError(VigieError, ValueError):
     """Bytes that are not a Vigie chunk manifest."""
 
 

@@ -22,7 +22,7 @@ from consumers.archive import manifest as manifests
 from consumers.archive.catalog import read_manifest
 from consumers.archive.chunker import Chunk
 from consumers.archive.encode import EncodedChunk
-from infra.local.settings import Connection
+from runtime.connection import Connection
 from schemas.storage import (
     archive_bucket,
     archive_hour_prefix,

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from consumers.audit import archive
-from infra.local.settings import Connection
+from runtime.connection import Connection, minio_client
+from runtime.topic_reader import read_partitions
+from schemas.audit_chain import verify_chain
 from schemas.codec import AUDIT_RECORD, DecodeError
 from schemas.storage import AUDIT_BUCKET
 from schemas.topics import AUDIT
-from streams.audit_chain import verify_chain
-from vigie.connection import minio_client
-from vigie.topic_reader import read_partitions
 
 
 async def _topic(conn: Connection) -> dict[int, list[tuple[int, bytes]]]:

@@ -7,19 +7,19 @@ import asyncio
 import logging
 import uuid
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from consumers.dashboard.view import DashboardView
+from runtime import kafka_clients
+from runtime.topic_reader import read_partitions
 from schemas.codec import CAMERA, CAMERA_EVENT, FRAME, INCIDENT_EVENT, DecodeError
 from schemas.topics import (
     CAMERAS,
     INCIDENTS,
-    MAX_FRAME_BYTES,
     camera_events_topic,
     frames_topic,
     shared_topic,
 )
-from vigie.topic_reader import read_partitions
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +69,12 @@ async def load_registry(view: DashboardView, bootstrap: str) -> None:
 async def follow(view: DashboardView, bootstrap: str, stop: asyncio.Event) -> None:
     """Live frames, events and incidents from now on (a dashboard shows the present)."""
     await load_registry(view, bootstrap)
-    consumer = AIOKafkaConsumer(
+    consumer = kafka_clients.consumer(
+        bootstrap,
         *topics_for(view.operator),
-        bootstrap_servers=bootstrap,
+        client_id=f"vigie-dashboard-{view.operator}",
         group_id=f"vigie-dashboard-{view.operator}-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=False,
         auto_offset_reset="latest",
-        max_partition_fetch_bytes=MAX_FRAME_BYTES,
     )
     await consumer.start()
     try:

@@ -11,7 +11,7 @@ from aiohttp import web
 from consumers.dashboard.feed import follow
 from consumers.dashboard.server import make_app
 from consumers.dashboard.view import DashboardView
-from vigie import connection
+from runtime import connection
 
 logger = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ from minio import Minio
 from consumers.archive import audit
 from consumers.archive.catalog import StoredChunk, chunks_between
 from consumers.retrieval.access import Decision, archive_access, latest_grants
-from infra.local.settings import Connection
-from infra.provision import load_operator_credentials
+from runtime.connection import Connection, minio_client
+from runtime.credentials import load_operator_credentials
+from runtime.topic_reader import read_topic
 from schemas.codec import GRANT
+from schemas.errors import EXIT_REFUSED, VigieError
 from schemas.records import AuditAction, Grant
 from schemas.topics import GRANTS
-from vigie.connection import minio_client
-from vigie.topic_reader import read_topic
 
 __all__ = ["URL_LIFETIME", "Clip", "RetrievalRefused", "Retrieved", "retrieve"]
 
@@ -36,11 +36,13 @@ logger = logging.getLogger(__name__)
 URL_LIFETIME = timedelta(minutes=5)
 
 
-class RetrievalRefused(Exception):
+class RetrievalRefused(VigieError):
     """The requester may not retrieve this archive (the reason says why)."""
 
+    exit_code = EXIT_REFUSED
+
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(f"refused: {reason} (audited)")
         self.reason = reason
 
 

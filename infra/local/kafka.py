@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 
 from infra.local.process import ManagedProcess
 from infra.local.settings import StackSettings
+from schemas.errors import VigieError
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def with_bootstrap(tool: str, args: Sequence[str], bootstrap: str) -> list[str]:
     return ["--producer-props", prop, *args]
 
 
-class KafkaSetupError(RuntimeError):
+class KafkaSetupError(VigieError, RuntimeError):
     """Kafka could not be fetched, formatted or started."""
 
 
@@ -139,6 +140,7 @@ def ensure_jars(settings: StackSettings) -> Path:
     target = libs_dir(settings)
     if (target / ".complete").exists():
         return target
+    _java()  # Maven runs on the JDK too: say that it is missing, not Maven's JAVA_HOME story
     mvn = shutil.which("mvn")
     if mvn is None:
         raise KafkaSetupError("Maven (mvn) is not on PATH: it resolves the Kafka jars")
@@ -161,8 +163,12 @@ def ensure_jars(settings: StackSettings) -> Path:
         check=False,
     )
     if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()
+        logger.error("mvn output:\n%s", "\n".join(output[-60:]))
+        last = output[-1] if output else "no output"
         raise KafkaSetupError(
-            f"mvn failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+            f"mvn could not resolve the Kafka jars (exit {result.returncode}): {last}"
+            " (its output is in the log above)"
         )
     (staging / ".complete").touch()
     shutil.rmtree(target, ignore_errors=True)

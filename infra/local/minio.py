@@ -20,6 +20,7 @@ from pathlib import Path
 
 from infra.local.process import ManagedProcess
 from infra.local.settings import StackSettings
+from schemas.errors import VigieError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 
 
-class MinioSetupError(RuntimeError):
+class MinioSetupError(VigieError, RuntimeError):
     """MinIO could not be built or started."""
 
 

@@ -6,18 +6,20 @@ reads its connection settings from there, so the ports chosen at start-up are th
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STATE_DIR = REPO_ROOT / ".state" / "dev"
+from runtime.connection import (
+    CONNECTION_FILE,
+    REPO_ROOT,
+    Connection,
+    StackConfigError,
+    state_dir,
+)
 
-
-class StackConfigError(ValueError):
-    """A stack setting from the environment is unusable."""
+__all__ = ["REPO_ROOT", "Connection", "StackConfigError", "StackSettings"]
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -47,10 +49,9 @@ class StackSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
         env = os.environ if env is None else env
-        state = Path(env.get("VIGIE_STATE_DIR") or DEFAULT_STATE_DIR)
         cache = Path(env.get("VIGIE_CACHE_DIR") or Path.home() / ".cache" / "vigie")
         return cls(
-            state_dir=state.resolve(),
+            state_dir=state_dir(env),
             cache_dir=cache.resolve(),
             kafka_port=_port(env, "VIGIE_KAFKA_PORT", 9092),
             controller_port=_port(env, "VIGIE_KAFKA_CONTROLLER_PORT", 9093),
@@ -76,37 +77,4 @@ class StackSettings:
 
     @property
     def connection_file(self) -> Path:
-        return self.state_dir / "stack.json"
-
-
-@dataclass(frozen=True)
-class Connection:
-    """What a client needs to reach the running stack."""
-
-    kafka_bootstrap: str
-    minio_endpoint: str
-    minio_access_key: str
-    minio_secret_key: str
-
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        # The file holds the MinIO root secret: readable by its owner only.
-        tmp.touch(mode=0o600)
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        tmp.replace(path)
-
-    @classmethod
-    def read(cls, path: Path) -> Connection:
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise StackConfigError(
-                f"{path} not found: is the stack running? start it with `vigie stack up`"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise StackConfigError(f"{path} is not valid JSON: {exc}") from None
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise StackConfigError(f"{path} has unexpected content: {exc}") from None
+        return self.state_dir / CONNECTION_FILE

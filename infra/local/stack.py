@@ -16,11 +16,12 @@ from pathlib import Path
 from infra.local import kafka, minio
 from infra.local.process import ManagedProcess
 from infra.local.settings import Connection, StackSettings
+from schemas.errors import VigieError
 
 logger = logging.getLogger(__name__)
 
 
-class StackError(RuntimeError):
+class StackError(VigieError, RuntimeError):
     """A service of the stack did not come up."""
 
 

@@ -8,10 +8,12 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from schemas.errors import VigieError
+
 Image = npt.NDArray[np.uint8]
 
 
-class SourceError(RuntimeError):
+class SourceError(VigieError, RuntimeError):
     """The source cannot deliver images now; the reason is shown in the camera's events."""
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from producers.sources.base import Image, SourceError
 from producers.sources.net import HttpCamera, NewestOnly, decode_jpeg, network_reason
+from schemas.errors import VigieError
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ _SOI = b"\xff\xd8"
 _CONTENT_LENGTH = re.compile(rb"^content-length\s*:\s*(\d+)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
-class MjpegFormatError(ValueError):
+class MjpegFormatError(VigieError, ValueError):
     """The stream is not a well-formed MJPEG stream."""
 
 

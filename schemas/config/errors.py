@@ -15,6 +15,8 @@ from typing import Any, NamedTuple, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
+from schemas.errors import VigieError
+
 __all__ = ["ConfigError", "ConfigIssue", "validation_issue"]
 
 
@@ -25,7 +27,7 @@ class ConfigIssue(NamedTuple):
     message: str
 
 
-class ConfigError(Exception):
+class ConfigError(VigieError):
     """A configuration that cannot be used; `str()` lists every problem, one per line."""
 
     def __init__(self, path: str | Path, issues: Iterable[tuple[str, str]]) -> None:
@@ -35,6 +37,8 @@ class ConfigError(Exception):
 
     def __str__(self) -> str:
         count = len(self.issues)
+        if count == 1 and not self.issues[0].key_path:  # about the file itself: one line
+            return f"{self.path}: {self.issues[0].message}"
         lines = [f"{self.path}: {count} problem{'' if count == 1 else 's'}"]
         lines += [
             f"  {issue.key_path}: {issue.message}" if issue.key_path else f"  {issue.message}"

@@ -3,7 +3,7 @@
 An incident command (open, update, close) and the incident's current state go in; the new state
 and every record to publish come out (:func:`handle`): grants for the compacted ``grants`` topic,
 incident events for dashboards, audit record drafts (sealed into the hash chain by
-``streams.audit_chain.seal``). Time passing (grace periods, agreement expiry) is the same
+``schemas.audit_chain.seal``). Time passing (grace periods, agreement expiry) is the same
 computation driven by a timer instead of a command (:func:`tick`). A Faust agent only calls these
 and sends what they return.
 

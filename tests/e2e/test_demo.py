@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from infra.local.settings import Connection
+from runtime.connection import Connection
 from tests.support import run_vigie
 
 _STIB_CAMERAS = {

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from minio import Minio
 
 from consumers.archive.archiver import STAGE
+from runtime.topic_reader import read_topic
 from schemas.codec import DEAD_LETTER, FRAME
 from schemas.headers import frame_headers
 from schemas.records import DeadLetter, Frame, FrameEncoding
@@ -24,7 +25,6 @@ from tests.integration.archive_support import (
     publish_frames,
     read_manifests,
 )
-from vigie.topic_reader import read_topic
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

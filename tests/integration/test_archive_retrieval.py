@@ -15,12 +15,12 @@ from minio.credentials.providers import StaticProvider
 
 from infra.local.settings import Connection, StackSettings
 from infra.provision import ensure_operator_user
+from runtime.topic_reader import read_topic
 from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
 from schemas.topics import AUDIT_DRAFTS, GRANTS
 from tests.integration.archive_support import archive_once, provision_operator, publish_frames
 from tests.support import run_vigie
-from vigie.topic_reader import read_topic
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

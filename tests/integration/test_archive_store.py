@@ -19,8 +19,9 @@ from minio.error import S3Error
 
 from consumers.archive import manifest as manifests
 from consumers.archive.hold import hold_window
-from infra.local.settings import Connection
 from infra.provision import ensure_operator_user, set_archive_retention
+from runtime.connection import Connection
+from runtime.topic_reader import read_topic
 from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction
 from schemas.storage import archive_bucket
@@ -31,7 +32,6 @@ from tests.integration.archive_support import (
     publish_frames,
     read_manifests,
 )
-from vigie.topic_reader import read_topic
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CAMERAS = ["cam-a", "cam-b"]

@@ -12,16 +12,16 @@ from aiokafka import AIOKafkaProducer
 from minio import Minio
 from minio.error import S3Error
 
-from infra.local.settings import Connection
 from infra.provision import ensure_buckets
+from runtime.connection import Connection
+from runtime.topic_reader import read_partitions
+from schemas.audit_chain import GENESIS, seal
 from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction, AuditRecord
 from schemas.storage import AUDIT_BUCKET
 from schemas.topics import AUDIT
-from streams.audit_chain import GENESIS, seal
 from tests.integration.policy_world import vigie
 from vigie.provisioning import provision_operator_topics
-from vigie.topic_reader import read_partitions
 
 
 async def _append_sealed(bootstrap: str, count: int) -> None:

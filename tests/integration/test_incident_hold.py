@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import AIOKafkaProducer
 from minio import Minio
 
+from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
 from schemas.storage import archive_bucket
@@ -21,7 +22,6 @@ from tests.integration.archive_support import (
     read_manifests,
 )
 from tests.integration.policy_world import vigie
-from vigie.topic_reader import read_partitions
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from runtime.topic_reader import read_partitions
 from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
 from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
@@ -19,7 +20,6 @@ from schemas.topics import INCIDENT_COMMANDS, INCIDENT_STATE, INCIDENTS, Sizing
 from streams.commands import open_record
 from streams.incident_processor import partition_for
 from tests.integration.policy_world import ORIGIN, WorkerProcess, build_world, provision
-from vigie.topic_reader import read_partitions
 
 pytestmark = pytest.mark.integration
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from runtime.topic_reader import read_partitions
 from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
 from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENTS
 from streams.commands import open_record
 from tests.integration.policy_world import ORIGIN, WorkerProcess, build_world, provision
-from vigie.topic_reader import read_partitions
 
 pytestmark = pytest.mark.integration
 

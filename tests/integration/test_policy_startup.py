@@ -11,13 +11,13 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
+from runtime.topic_reader import read_partitions
 from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
 from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENTS
 from streams.commands import close_record, open_record
 from tests.integration.policy_world import WorkerProcess, build_world, offset, provision
-from vigie.topic_reader import read_partitions
 
 INCIDENTS_COUNT = 150
 

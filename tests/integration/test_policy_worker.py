@@ -13,6 +13,7 @@ from typing import TypeVar
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, DEAD_LETTER, GRANT, INCIDENT_EVENT, RecordCodec
 from schemas.records import AuditAction, IncidentEventKind
 from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic
@@ -30,7 +31,6 @@ from tests.integration.policy_world import (
     provision,
     vigie,
 )
-from vigie.topic_reader import read_partitions
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from schemas.audit_chain import GENESIS, canonical_bytes, compute_hash, seal, verify_chain
 from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction, AuditRecord
-from streams.audit_chain import GENESIS, canonical_bytes, compute_hash, seal, verify_chain
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

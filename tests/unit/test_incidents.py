@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 import vigie
+from schemas.audit_chain import GENESIS, seal, verify_chain
 from schemas.codec import AUDIT_RECORD, GRANT, INCIDENT_EVENT
 from schemas.config import IncidentKind, Position, VigieConfig, load, parse
 from schemas.records import AuditAction, GrantStatus, IncidentEventKind
 from schemas.records import IncidentKind as RecordIncidentKind
-from streams.audit_chain import GENESIS, seal, verify_chain
 from streams.geometry import EARTH_RADIUS_M
 from streams.incidents import (
     DEFAULT_GRACE_S,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vigie.logs import RepeatSuppressor, install_repeat_suppressor, report_pending
+from runtime.logs import RepeatSuppressor, install_repeat_suppressor, report_pending
 
 
 class FakeClock:
@@ -187,7 +187,7 @@ def test_configure_installs_it_for_the_process() -> None:
     script = textwrap.dedent(
         """
         import logging
-        from vigie import logs
+        from runtime import logs
         logs.configure()
         logs.configure()  # twice: still one filter, one exit report
         for i in range(5000):

@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.client import AIOKafkaClient
 from aiokafka.cluster import ClusterMetadata
 
-from vigie.reconnect import NodeBackoff, backoff_get_conn, with_backoff
+from runtime.reconnect import NodeBackoff, backoff_get_conn, with_backoff
 
 
 class FakeClock:
@@ -141,7 +141,7 @@ async def test_with_backoff_applies_to_every_kind_of_aiokafka_client() -> None:
 
 def test_an_unknown_object_is_left_alone_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     thing = object()
-    with caplog.at_level(logging.WARNING, logger="vigie.reconnect"):
+    with caplog.at_level(logging.WARNING, logger="runtime.reconnect"):
         assert with_backoff(thing) is thing
     assert "no reconnect backoff" in caplog.text
 
@@ -168,7 +168,7 @@ def aiokafka_errors() -> Iterator[Count]:
     counter = Count()
     log = logging.getLogger("aiokafka")
     level = log.level
-    log.setLevel(logging.WARNING)  # as vigie.logs sets it, whatever an earlier test did
+    log.setLevel(logging.WARNING)  # as runtime.logs sets it, whatever an earlier test did
     log.addHandler(counter)
     try:
         yield counter

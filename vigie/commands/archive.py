@@ -1,40 +1,21 @@
-"""The `vigie archive ...` subcommands: thin handlers over the archive and retrieval modules.
-
-Kept light at import (the `vigie` parser imports it): the handlers import what they need.
-"""
+"""`vigie archive run|hold|release|list|get|export|verify`: thin handlers over the archive and
+retrieval modules."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from schemas.config import ArchiveProfile
-
-Handler = Callable[[argparse.Namespace], int]
-ConfigArg = Callable[[argparse.ArgumentParser], None]
-
-
-def _moment(text: str) -> datetime:
-    """An ISO 8601 time with its UTC offset (`2026-11-26T12:00:00Z`)."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time such as 2026-11-26T12:00:00Z"
-        ) from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add Z or +01:00")
-    return moment
+from vigie.commands.base import Handler, Subparsers, actor, add, group, moment
 
 
 def _run(args: argparse.Namespace) -> int:
     from consumers.archive.archiver import ArchiverSettings, run
     from consumers.archive.store import archiver_client
+    from runtime import connection
     from schemas.config import load
-    from vigie import connection
 
     profiles = {}
     if args.config is not None:
@@ -58,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _hold(args: argparse.Namespace) -> int:
     from consumers.archive.hold import hold_window
-    from vigie import connection
+    from runtime import connection
 
     conn = connection.load()
     result = asyncio.run(
@@ -84,32 +65,25 @@ def _hold(args: argparse.Namespace) -> int:
 
 
 def _retrieve(args: argparse.Namespace) -> int:
-    import sys
-
-    from consumers.retrieval.service import URL_LIFETIME, RetrievalRefused, retrieve
-    from infra.local.settings import StackSettings
-    from vigie import connection
+    from consumers.retrieval.service import URL_LIFETIME, retrieve
+    from runtime import connection
 
     list_only = args.archive_command == "list"
-    try:
-        result = asyncio.run(
-            retrieve(
-                connection.load(),
-                StackSettings.from_env().state_dir,
-                requester=args.operator,
-                owner=args.owner or args.operator,
-                camera_id=args.camera,
-                start=args.start,
-                end=args.end,
-                actor=args.actor,
-                reason=args.reason,
-                out_dir=None if list_only else args.out,
-                list_only=list_only,
-            )
+    result = asyncio.run(
+        retrieve(
+            connection.load(),
+            connection.state_dir(),
+            requester=args.operator,
+            owner=args.owner or args.operator,
+            camera_id=args.camera,
+            start=args.start,
+            end=args.end,
+            actor=args.actor,
+            reason=args.reason,
+            out_dir=None if list_only else args.out,
+            list_only=list_only,
         )
-    except RetrievalRefused as exc:
-        print(f"vigie: refused: {exc.reason} (audited)", file=sys.stderr)
-        return 3
+    )
     for clip in result.clips:
         chunk = clip.chunk
         where = clip.url or (str(clip.path) if clip.path else chunk.video_key)
@@ -122,25 +96,13 @@ def _retrieve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _actor() -> str:
-    import getpass
-
-    return getpass.getuser()
-
-
-def add_commands(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], config_arg: ConfigArg
-) -> None:
-    """Add `archive run|hold|release|list|get` to the `vigie` parser."""
+def register(sub: Subparsers) -> None:
     from consumers.archive.chunker import DEFAULT_IDLE_S, DEFAULT_WINDOW_S
 
-    archive = sub.add_parser("archive", help="the archive in MinIO: archiver, holds, retrieval")
-    archive_sub = archive.add_subparsers(dest="archive_command", required=True)
+    archive_sub = group(sub, "archive", "the archive in MinIO: archiver, holds, retrieval")
 
     def command(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
-        p = archive_sub.add_parser(name, help=help_, description=help_)
-        p.set_defaults(handler=handler)
-        return p
+        return add(archive_sub, name, handler, help_)
 
     run = command("run", _run, "archive every operator's frames to MinIO (a consumer group)")
     run.add_argument(
@@ -163,12 +125,12 @@ def add_commands(
         p = command(name, _hold, help_)
         p.add_argument("--operator", required=True, help="owner of the cameras and the archive")
         p.add_argument("--camera", action="append", required=True, help="camera id (repeatable)")
-        p.add_argument("--from", dest="start", type=_moment, required=True)
-        p.add_argument("--to", dest="end", type=_moment, required=True)
+        p.add_argument("--from", dest="start", type=moment, required=True)
+        p.add_argument("--to", dest="end", type=moment, required=True)
         p.add_argument("--reason", required=True, help="why, for the audit record")
         p.add_argument("--incident", help="incident id the evidence belongs to")
         p.add_argument("--legal-basis")
-        p.add_argument("--actor", default=_actor(), help="who asks (default: the user)")
+        p.add_argument("--actor", default=actor(), help="who asks (default: the user)")
 
     for name, help_ in (
         ("list", "list a camera's archived chunks over a time window (own or granted)"),
@@ -178,10 +140,10 @@ def add_commands(
         p.add_argument("--operator", required=True, help="the operator asking")
         p.add_argument("--camera", required=True)
         p.add_argument("--owner", help="operator owning the camera (default: --operator)")
-        p.add_argument("--from", dest="start", type=_moment, required=True)
-        p.add_argument("--to", dest="end", type=_moment, required=True)
+        p.add_argument("--from", dest="start", type=moment, required=True)
+        p.add_argument("--to", dest="end", type=moment, required=True)
         p.add_argument("--reason", default="archive retrieval", help="why, for the audit")
-        p.add_argument("--actor", default=_actor(), help="who asks (default: the user)")
+        p.add_argument("--actor", default=actor(), help="who asks (default: the user)")
         if name == "get":
             p.add_argument("--out", type=Path, help="write the clips and manifests here")
 
@@ -217,34 +179,26 @@ def add_commands(
     export.add_argument("--operator", required=True, help="the operator exporting (grantee)")
     export.add_argument("--out", type=Path, default=Path("evidence"), help="parent folder")
     export.add_argument("--reason", required=True, help="why, for the receipt and the audit")
-    export.add_argument("--actor", default=_actor(), help="who exports (default: the user)")
+    export.add_argument("--actor", default=actor(), help="who exports (default: the user)")
     verify = command("verify", _verify, "check an evidence package against its hashes")
     verify.add_argument("package", type=Path)
 
 
 def _export(args: argparse.Namespace) -> int:
-    import sys
-
     from consumers.archive.evidence import export_incident
-    from consumers.retrieval.service import RetrievalRefused
-    from infra.local.settings import StackSettings
-    from vigie import connection
+    from runtime import connection
 
-    try:
-        package = asyncio.run(
-            export_incident(
-                connection.load(),
-                StackSettings.from_env().state_dir,
-                incident_id=args.incident,
-                requester=args.operator,
-                actor=args.actor,
-                reason=args.reason,
-                out_root=args.out,
-            )
+    package = asyncio.run(
+        export_incident(
+            connection.load(),
+            connection.state_dir(),
+            incident_id=args.incident,
+            requester=args.operator,
+            actor=args.actor,
+            reason=args.reason,
+            out_root=args.out,
         )
-    except RetrievalRefused as exc:
-        print(f"vigie: refused: {exc.reason} (audited)", file=sys.stderr)
-        return 3
+    )
     print(f"evidence package {package} (verify with `vigie archive verify {package}`)")
     return 0
 
@@ -257,30 +211,3 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"FAIL {problem}")
     print(f"{report.checked} files checked: {'OK' if report.ok else 'NOT INTACT'}")
     return 0 if report.ok else 1
-
-
-def incident_hold(args: argparse.Namespace) -> int:
-    """`vigie incident hold|release <incident>`: every chunk the incident's grants reached."""
-    from consumers.archive.evidence import hold_incident
-    from vigie import connection
-
-    results = asyncio.run(
-        hold_incident(
-            connection.load(),
-            incident_id=args.incident_id,
-            actor=args.user,
-            reason=args.reason,
-            release=args.incident_command == "release",
-        )
-    )
-    if not results:
-        print(f"incident {args.incident_id}: no camera was granted, nothing to hold")
-        return 1
-    verb = "released from legal hold" if args.incident_command == "release" else "held"
-    for r in results:
-        print(
-            f"{r.bucket} {','.join(r.cameras)} {r.start.isoformat()} → {r.end.isoformat()}: "
-            f"{len(r.objects)} objects {verb}"
-        )
-    print(f"{sum(len(r.objects) for r in results)} objects {verb} (audited)")
-    return 0

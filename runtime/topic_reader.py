@@ -1,6 +1,6 @@
 """Read a whole topic (or some partitions of it) up to the end offsets taken when reading starts.
 
-A client utility of the application shell, shared by every stage that rebuilds state from a
+A client utility shared by every stage that rebuilds state from a
 topic instead of consuming it as a group: the policy worker's grant index and audit chain heads,
 the retrieval service's grants, the dashboard's camera registry, `vigie audit verify`,
 `vigie incident list`. No consumer group, no offset commits: partitions are assigned
@@ -17,25 +17,28 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from schemas.topics import MAX_FRAME_BYTES
+from runtime import kafka_clients
+from schemas.errors import VigieError
 
-__all__ = ["partitions_of", "read_partitions", "read_topic", "reader"]
+__all__ = ["TopicNotFound", "partitions_of", "read_partitions", "read_topic", "reader"]
+
+
+class TopicNotFound(VigieError, LookupError):
+    """The topic does not exist on the cluster."""
 
 
 def reader(bootstrap: str, client_id: str = "vigie-reader") -> AIOKafkaConsumer:
     """A consumer without a group, for assign() and reading from the beginning."""
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    return kafka_clients.consumer(
+        bootstrap,
         client_id=f"{client_id}-{uuid.uuid4().hex[:6]}",
         group_id=None,
-        enable_auto_commit=False,
         auto_offset_reset="earliest",
-        max_partition_fetch_bytes=MAX_FRAME_BYTES + 1024 * 1024,
     )
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
-    """The partitions of `topic`; LookupError if it does not exist."""
+    """The partitions of `topic`; TopicNotFound if it does not exist."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -46,7 +49,9 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
         p["partition"] for t in described if t["error_code"] == 0 for p in t["partitions"]
     ]
     if not partitions:
-        raise LookupError(f"topic {topic} does not exist: provision it from the catalogue")
+        raise TopicNotFound(
+            f"topic {topic} does not exist: provision it from the catalogue (`vigie provision`)"
+        )
     return [TopicPartition(topic, p) for p in sorted(partitions)]
 
 

@@ -1,0 +1,101 @@
+"""How a Vigie process finds Kafka and MinIO, and where its local state folder is.
+
+Environment variables win (a deployment sets them: ``VIGIE_KAFKA_BOOTSTRAP``,
+``VIGIE_MINIO_ENDPOINT``, ``VIGIE_MINIO_ACCESS_KEY``, ``VIGIE_MINIO_SECRET_KEY``); otherwise the
+connection file ``<state>/stack.json`` that the local stack wrote at start-up is read. Nothing
+here depends on the local stack's code (``infra/local``): a deployment on a real cluster only
+sets the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from minio import Minio
+
+from schemas.errors import VigieError
+
+__all__ = [
+    "CONNECTION_FILE",
+    "DEFAULT_STATE_DIR",
+    "REPO_ROOT",
+    "Connection",
+    "StackConfigError",
+    "load",
+    "minio_client",
+    "state_dir",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STATE_DIR = REPO_ROOT / ".state" / "dev"
+CONNECTION_FILE = "stack.json"
+
+
+class StackConfigError(VigieError):
+    """A connection or stack setting is unusable (or the stack is not running)."""
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The state folder of this installation: ``VIGIE_STATE_DIR`` or ``.state/dev``."""
+    env = os.environ if env is None else env
+    return Path(env.get("VIGIE_STATE_DIR") or DEFAULT_STATE_DIR).resolve()
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What a client needs to reach Kafka and MinIO."""
+
+    kafka_bootstrap: str
+    minio_endpoint: str
+    minio_access_key: str
+    minio_secret_key: str
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        # The file holds the MinIO root secret: readable by its owner only.
+        tmp.touch(mode=0o600)
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> Connection:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise StackConfigError(
+                f"{path} not found: is the stack running? start it with `vigie stack up`"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise StackConfigError(f"{path} is not valid JSON: {exc}") from None
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise StackConfigError(f"{path} has unexpected content: {exc}") from None
+
+
+def load(env: Mapping[str, str] | None = None) -> Connection:
+    env = os.environ if env is None else env
+    bootstrap = env.get("VIGIE_KAFKA_BOOTSTRAP")
+    endpoint = env.get("VIGIE_MINIO_ENDPOINT")
+    if bootstrap and endpoint:
+        return Connection(
+            kafka_bootstrap=bootstrap,
+            minio_endpoint=endpoint,
+            minio_access_key=env.get("VIGIE_MINIO_ACCESS_KEY", ""),
+            minio_secret_key=env.get("VIGIE_MINIO_SECRET_KEY", ""),
+        )
+    return Connection.read(state_dir(env) / CONNECTION_FILE)
+
+
+def minio_client(connection: Connection) -> Minio:
+    return Minio(
+        connection.minio_endpoint,
+        access_key=connection.minio_access_key,
+        secret_key=connection.minio_secret_key,
+        secure=False,  # loopback only; deployments terminate TLS in front of MinIO
+    )

@@ -1,0 +1,60 @@
+"""The Kafka clients of every Vigie process, built one way.
+
+- One size limit: every producer may send, and every consumer fetch, a frame of
+  ``schemas.topics.MAX_FRAME_BYTES`` plus ``SIZE_MARGIN`` for the Avro envelope, headers and
+  batch overhead (the broker and the frame topics are configured for the same maximum). Size
+  limits that disagree stall a consumer on the first large frame.
+- Producers are idempotent (acks=all, no duplicate on retry) with batches sized for frames
+  (aiokafka's 16 KiB default sends each frame alone).
+- Every client backs off between connection attempts (``runtime.reconnect``): a broker outage
+  costs a few log lines and no CPU spin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from runtime.reconnect import with_backoff
+from schemas.topics import MAX_FRAME_BYTES
+
+__all__ = ["BATCH_BYTES", "SIZE_LIMIT", "SIZE_MARGIN", "consumer", "producer"]
+
+SIZE_MARGIN = 1024 * 1024
+SIZE_LIMIT = MAX_FRAME_BYTES + SIZE_MARGIN
+"""The largest request a producer sends and the most a consumer fetches per partition."""
+BATCH_BYTES = 1024 * 1024
+"""Producer batch size: many frames per request, as kafka-baseline measures the clients."""
+
+
+def producer(bootstrap: str, *, client_id: str, **overrides: Any) -> AIOKafkaProducer:
+    """An idempotent producer that sends frames in batches (not started)."""
+    settings: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "client_id": client_id,
+        "enable_idempotence": True,
+        "max_request_size": SIZE_LIMIT,
+        "max_batch_size": BATCH_BYTES,
+        "linger_ms": 2,
+    }
+    settings.update(overrides)
+    made: AIOKafkaProducer = with_backoff(AIOKafkaProducer(**settings))
+    return made
+
+
+def consumer(
+    bootstrap: str, *topics: str, client_id: str, group_id: str | None, **overrides: Any
+) -> AIOKafkaConsumer:
+    """A consumer that commits only when told (not started)."""
+    settings: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "client_id": client_id,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "max_partition_fetch_bytes": SIZE_LIMIT,
+        "fetch_max_bytes": 4 * SIZE_LIMIT,
+    }
+    settings.update(overrides)
+    made: AIOKafkaConsumer = with_backoff(AIOKafkaConsumer(*topics, **settings))
+    return made

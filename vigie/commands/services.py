@@ -1,0 +1,71 @@
+"""The long-running services of the pipeline and the demo that supervises them all:
+`vigie cameras run`, `vigie dashboard`, `vigie demo`, and `vigie tail` to watch any topic."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from vigie.commands.base import Subparsers, add, config_arg, group
+
+
+def _cameras_run(args: argparse.Namespace) -> int:
+    from producers import runner
+
+    return runner.main(args.config, operators=args.operator, seconds=args.seconds)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from vigie import demo
+
+    return demo.run(args.config, seconds=args.seconds, pursue=not args.no_pursuit)
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from consumers.dashboard import run as dashboard
+
+    return dashboard.main(args.operator, args.host, args.port)
+
+
+def _tail(args: argparse.Namespace) -> int:
+    from vigie import tail
+
+    return asyncio.run(
+        tail.run(
+            args.topic, from_beginning=args.from_beginning, limit=args.limit, timeout_s=args.timeout
+        )
+    )
+
+
+def register(sub: Subparsers) -> None:
+    tail_p = add(sub, "tail", _tail, "print the records of a topic, decoded")
+    tail_p.add_argument("topic")
+    tail_p.add_argument("--from-beginning", action="store_true")
+    tail_p.add_argument("--limit", type=int, default=0, help="stop after N records (0: never)")
+    tail_p.add_argument(
+        "--timeout", type=float, default=0.0, help="stop after N idle seconds (0: never)"
+    )
+
+    cams_sub = group(sub, "cameras", "camera adapters")
+    run = add(cams_sub, "run", _cameras_run, "run the camera adapters of a configuration")
+    config_arg(run)
+    run.add_argument(
+        "--operator", action="append", help="only this operator's cameras (repeatable)"
+    )
+    run.add_argument(
+        "--seconds", type=float, default=0.0, help="stop after N seconds (0: until Ctrl-C)"
+    )
+
+    demo_p = add(sub, "demo", _demo, "the whole pipeline with simulated cameras")
+    config_arg(demo_p)
+    demo_p.add_argument(
+        "--seconds", type=float, default=0.0, help="stop after N seconds (0: until Ctrl-C)"
+    )
+    demo_p.add_argument(
+        "--no-pursuit", action="store_true", help="do not run the scripted pursuit incident"
+    )
+
+    dash = add(sub, "dashboard", _dashboard, "one operator's live dashboard (web page)")
+    dash.add_argument("--operator", required=True, help="whose dashboard: own + shared cameras")
+    dash.add_argument("--host", default="127.0.0.1")
+    dash.add_argument("--port", type=int, default=8080)
