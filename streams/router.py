@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import (
+    AIOKafkaConsumer,
     ConsumerRebalanceListener,
     ConsumerRecord,
     TopicPartition,
@@ -42,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 STAGE = "policy-router"
 BATCH = 500
+FIRST_READ_S = 30.0
+"""How far back a partition the router group never read is read from."""
 
 
 @dataclass
@@ -94,18 +98,37 @@ def dead_letter(record: ConsumerRecord[bytes, bytes], reason: str) -> bytes:
     return DEAD_LETTER.encode(letter)
 
 
-class _LogAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Operators see how the frames partitions are spread over the workers."""
+class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Where a partition the group never read starts, and the spread, for operators to see.
+
+    Without a committed offset the router starts ``FIRST_READ_S`` back in time rather than at
+    the end: a new operator's topic is found by a metadata refresh (up to 10 s late), and the
+    frames published before that must be checked and routed too (a bad one dead-lettered) —
+    while a new group still does not replay a day of history."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         pass  # offsets are committed after every batch: nothing to flush here
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        fresh = [tp for tp in assigned if await self._consumer.committed(tp) is None]
+        if fresh:
+            since_ms = int((time.time() - FIRST_READ_S) * 1000)
+            found = await self._consumer.offsets_for_times({tp: since_ms for tp in fresh})
+            ends = await self._consumer.end_offsets(fresh)
+            for tp in fresh:
+                at = found.get(tp)
+                self._consumer.seek(tp, at.offset if at is not None else ends[tp])
         topics = sorted({tp.topic for tp in assigned})
         logger.info(
-            "router partitions assigned: %d frames partitions of %d topics",
+            "router partitions assigned: %d frames partitions of %d topics (%d new, read from"
+            " %.0f s back)",
             len(assigned),
             len(topics),
+            len(fresh),
+            FIRST_READ_S,
         )
 
 
@@ -131,7 +154,7 @@ class Router:
     async def run(self, stop: asyncio.Event) -> None:
         await self._index_ready.wait()  # fail closed: consume nothing before the grants
         await self._producer.start()
-        self._consumer.subscribe(pattern=FRAMES_PATTERN, listener=_LogAssignment())
+        self._consumer.subscribe(pattern=FRAMES_PATTERN, listener=_Assignment(self._consumer))
         await self._consumer.start()
         logger.info("router started (grant index ready, %d grants)", len(self._index))
         try:
