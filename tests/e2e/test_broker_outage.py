@@ -31,6 +31,7 @@ from infra.local import kafka
 from infra.local.settings import StackSettings
 from schemas.codec import FRAME
 from schemas.topics import MAX_FRAME_BYTES, frames_topic
+from tests.builders import eventually_sync
 from vigie.provisioning import provision_operator_topics
 
 CAMERAS = 3
@@ -47,11 +48,12 @@ def _free_port() -> int:
 
 
 def _wait_until_answers(settings: StackSettings, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not asyncio.run(kafka.answers(settings.kafka_bootstrap)):
-        if time.monotonic() > deadline:
-            pytest.fail(f"private Kafka did not answer: {settings.logs_dir / 'kafka.log'}")
-        time.sleep(0.5)
+    eventually_sync(
+        lambda: asyncio.run(kafka.answers(settings.kafka_bootstrap)),
+        timeout_s,
+        interval_s=0.5,
+        message=f"private Kafka did not answer: {settings.logs_dir / 'kafka.log'}",
+    )
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from producers.publisher import Publisher
-from schemas.records import Frame, FrameEncoding
+from schemas.records import Frame
 from schemas.topics import shared_topic
+from tests.builders import eventually_sync, frame, poll_sync
 from vigie.provisioning import provision_operator_topics
 
 PORT = 18090
@@ -36,16 +36,13 @@ def _get(path: str) -> tuple[int, bytes]:
 
 
 def _frame(operator: str, camera: str, seq: int) -> Frame:
-    return Frame(
-        camera_id=camera,
-        operator=operator,
-        capture_time=datetime.now(UTC),
-        sequence=seq,
-        width=640,
-        height=360,
-        encoding=FrameEncoding.JPEG,
-        image=JPEG + camera.encode(),
-    )
+    return frame(operator, camera, seq, image=JPEG + camera.encode(), width=640, height=360)
+
+
+def _answers() -> bool:
+    with contextlib.suppress(OSError):
+        return _get("/api/state")[0] == 200
+    return False
 
 
 @pytest.fixture
@@ -62,13 +59,14 @@ def operators(kafka_bootstrap: str, unique: str, tmp_path: Path) -> Iterator[tup
             stderr=subprocess.STDOUT,
         )
     try:
-        for _ in range(100):
-            with contextlib.suppress(OSError):
-                if _get("/api/state")[0] == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            pytest.fail(f"dashboard not ready (exit {dashboard.poll()}): {log.read_text()[-2000:]}")
+        eventually_sync(
+            _answers,
+            20,
+            interval_s=0.2,
+            message=lambda: (
+                f"dashboard not ready (exit {dashboard.poll()}): {log.read_text()[-2000:]}"
+            ),
+        )
         time.sleep(2)  # the feed subscribes from the latest offsets: let it join first
         yield own, other
     finally:
@@ -100,13 +98,18 @@ def test_dashboard_shows_own_and_shared_cameras_and_never_unshared_ones(
 ) -> None:
     own, other = operators
     asyncio.run(_publish(kafka_bootstrap, own, other))
-    cameras: dict[str, dict[str, object]] = {}
-    for _ in range(50):
+
+    def cameras_shown() -> dict[str, dict[str, object]]:
         state = json.loads(_get("/api/state")[1])
-        cameras = {c["camera_id"]: c for c in state["cameras"]}
-        if {"own-cam", "granted-cam"} <= cameras.keys():
-            break
-        time.sleep(0.2)
+        return {c["camera_id"]: c for c in state["cameras"]}
+
+    # Not a failure at the deadline: the assertions below say what the page shows.
+    cameras = poll_sync(
+        cameras_shown,
+        10,
+        interval_s=0.2,
+        until=lambda shown: {"own-cam", "granted-cam"} <= shown.keys(),
+    )
     assert set(cameras) == {"own-cam", "granted-cam"}
     assert cameras["own-cam"]["shared"] is False
     assert cameras["granted-cam"]["shared"] is True

@@ -20,8 +20,8 @@ from minio import Minio
 from consumers.archive.archiver import Archiver, ArchiverSettings
 from infra.provision import ensure_buckets
 from producers.publisher import Publisher
-from schemas.records import Frame, FrameEncoding
 from schemas.storage import archive_bucket
+from tests.builders import frame, poll
 from vigie.provisioning import provision_operator_topics
 
 WIDTH, HEIGHT = 160, 96
@@ -63,17 +63,16 @@ async def publish_frames(
         for seq in range(per_camera):
             acks = []
             for camera in cameras:
-                frame = Frame(
-                    camera_id=camera,
-                    operator=operator,
-                    capture_time=start + capture_step * seq,
-                    sequence=seq,
+                published = frame(
+                    operator,
+                    camera,
+                    seq,
+                    at=start + capture_step * seq,
+                    image=images[seq % len(images)],
                     width=WIDTH,
                     height=HEIGHT,
-                    encoding=FrameEncoding.JPEG,
-                    image=images[seq % len(images)],
                 )
-                acks.append(await publisher.publish_frame(frame))
+                acks.append(await publisher.publish_frame(published))
                 sent[camera].append(seq)
             await asyncio.gather(*acks)
             await asyncio.sleep(interval_s)
@@ -104,14 +103,12 @@ async def wait_archived(
     minio: Minio, operator: str, expected: int, timeout_s: float = 60.0
 ) -> list[dict[str, Any]]:
     """The operator's manifests once they hold ``expected`` frames (or at the timeout)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        manifests = await asyncio.to_thread(read_manifests, minio, operator)
-        if sum(len(m["frames"]) for m in manifests) >= expected:
-            return manifests
-        if asyncio.get_running_loop().time() > deadline:
-            return manifests
-        await asyncio.sleep(0.5)
+    return await poll(
+        lambda: asyncio.to_thread(read_manifests, minio, operator),
+        timeout_s,
+        interval_s=0.5,
+        until=lambda found: sum(len(m["frames"]) for m in found) >= expected,
+    )
 
 
 def start_archiver(operator: str, group: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:

@@ -14,10 +14,8 @@ repeats removed its events must be in the same order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +28,7 @@ from schemas.config import IncidentKind
 from schemas.records import AuditAction, GrantStatus, IncidentCommand, IncidentEventKind
 from schemas.topics import AUDIT, GRANTS, INCIDENT_COMMANDS, INCIDENTS
 from streams.commands import close_record, open_record, update_record
+from tests.builders import kafka_producer, poll
 from tests.integration.policy_world import ORIGIN, WorkerProcess, World, offset
 
 STEPS = ("open", "update", "update", "close")
@@ -98,16 +97,6 @@ class SoakResult:
         return not (self.wrong or self.events_out_of_order or self.active_after_close)
 
 
-@contextlib.asynccontextmanager
-async def _producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        yield producer
-    finally:
-        await producer.stop()
-
-
 async def _send(producer: AIOKafkaProducer, record: IncidentCommand) -> None:
     await producer.send_and_wait(
         INCIDENT_COMMANDS, key=record.incident_id.encode(), value=INCIDENT_COMMAND.encode(record)
@@ -131,7 +120,7 @@ async def run_soak(
     started = time.monotonic()
     kills = terms = 0
     workers: list[WorkerProcess] = []
-    async with _producer(bootstrap) as producer:
+    async with kafka_producer(bootstrap, client_id="policy-soak") as producer:
         for incident, step in backlog:  # while no worker runs
             await _send(producer, command(world, incident, step, datetime.now(UTC)))
 
@@ -163,17 +152,18 @@ async def run_soak(
         finally:
             if not feeding.done():
                 feeding.cancel()
+
+    async def all_decided() -> bool:
+        decided = await audited(bootstrap, prefix)
+        return sum(len(v) for v in decided.values()) >= len(order) and all(
+            v[-1:] == ["close"] for v in decided.values()
+        )
+
     final = WorkerProcess(world, log_dir, "soak-final")
     workers.append(final)
     try:
-        deadline = time.monotonic() + settle_s
-        while time.monotonic() < deadline:
-            decided = await audited(bootstrap, prefix)
-            if sum(len(v) for v in decided.values()) >= len(order) and all(
-                v[-1:] == ["close"] for v in decided.values()
-            ):
-                break
-            await asyncio.sleep(1.0)
+        # Not a failure here: the result below says what is missing.
+        await poll(all_decided, settle_s, interval_s=1.0)
         await asyncio.sleep(2.0)  # anything late (a duplicate) would show now
     finally:
         final.stop()

@@ -25,9 +25,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from producers.publisher import Publisher
 from schemas.config import VigieConfig, parse
 from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US
-from schemas.records import Frame, FrameEncoding
 from schemas.topics import MAX_FRAME_BYTES, shared_topic
 from streams.geometry import EARTH_RADIUS_M
+from tests.builders import eventually, frame
 from tests.support import run_vigie
 from vigie.provisioning import provision_topics
 
@@ -150,11 +150,18 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")
 
     async def wait_for(self, text: str, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while text not in self.output():
+        def printed() -> bool:
+            if text in self.output():
+                return True
             assert self.process.poll() is None, f"worker exited:\n{self.output()[-4000:]}"
-            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.output()[-4000:]}"
-            await asyncio.sleep(0.2)
+            return False
+
+        await eventually(
+            printed,
+            timeout_s,
+            interval_s=0.2,
+            message=lambda: f"no {text!r} in:\n{self.output()[-4000:]}",
+        )
 
     def stop(self, timeout_s: float = 30.0) -> int:
         if self.process.poll() is None:
@@ -171,19 +178,6 @@ class WorkerProcess:
         self.process.wait()
 
 
-def frame(camera_id: str, operator: str, sequence: int, at: datetime) -> Frame:
-    return Frame(
-        camera_id=camera_id,
-        operator=operator,
-        capture_time=at,
-        sequence=sequence,
-        width=320,
-        height=180,
-        encoding=FrameEncoding.JPEG,
-        image=b"\xff\xd8" + bytes(200) + b"\xff\xd9",
-    )
-
-
 @contextlib.asynccontextmanager
 async def frame_pump(bootstrap: str, world: World, interval_s: float = 0.1) -> AsyncIterator[None]:
     """Publish a frame of every camera every `interval_s`, captured now, while the block runs."""
@@ -195,7 +189,7 @@ async def frame_pump(bootstrap: str, world: World, interval_s: float = 0.1) -> A
             while not stop.is_set():
                 now = datetime.now(UTC)
                 for camera_id, (operator, _) in world.cameras.items():
-                    await publisher.publish_frame(frame(camera_id, operator, sequence, now))
+                    await publisher.publish_frame(frame(operator, camera_id, sequence, at=now))
                 sequence += 1
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval_s)
@@ -279,13 +273,15 @@ class SharedReader:
     async def wait_for_cameras(
         self, operator: str, expected: set[str], since_us: int, timeout_s: float = 20.0
     ) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self.cameras_on(operator, since_us) != expected:
-            assert time.monotonic() < deadline, (
+        await eventually(
+            lambda: self.cameras_on(operator, since_us) == expected,
+            timeout_s,
+            interval_s=0.2,
+            message=lambda: (
                 f"shared.{operator}: {sorted(self.cameras_on(operator, since_us))},"
                 f" expected {sorted(expected)}"
-            )
-            await asyncio.sleep(0.2)
+            ),
+        )
 
 
 def now_us() -> int:

@@ -4,20 +4,19 @@ them are archived, and the offsets move past them (a restart does not dead-lette
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaProducer
 from minio import Minio
 
 from consumers.archive.archiver import STAGE
 from runtime.topic_reader import read_topic
 from schemas.codec import DEAD_LETTER, FRAME
 from schemas.headers import frame_headers
-from schemas.records import DeadLetter, Frame, FrameEncoding
+from schemas.records import DeadLetter, Frame
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from schemas.topics import frames_topic
+from tests.builders import frame, kafka_producer, poll
 from tests.integration.archive_support import (
     archive_once,
     jpegs,
@@ -30,28 +29,27 @@ START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def _frame(operator: str, camera: str, sequence: int, image: bytes) -> Frame:
-    return Frame(
-        camera_id=camera,
-        operator=operator,
-        capture_time=START + timedelta(milliseconds=100 * sequence),
-        sequence=sequence,
+    return frame(
+        operator,
+        camera,
+        sequence,
+        at=START + timedelta(milliseconds=100 * sequence),
+        image=image,
         width=64,
         height=48,
-        encoding=FrameEncoding.JPEG,
-        image=image,
     )
 
 
 async def _letters(bootstrap: str, topic: str, expected: int) -> list[DeadLetter]:
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
+    """The archiver's dead letters from `topic` once there are `expected` (or after 30 s)."""
+
+    async def mine() -> list[DeadLetter]:
         letters = [
             DEAD_LETTER.decode(r.value) for r in await read_topic(bootstrap, DEAD_LETTER_TOPIC)
         ]
-        mine = [d for d in letters if d.source_topic == topic and d.stage == STAGE]
-        if len(mine) >= expected or asyncio.get_running_loop().time() > deadline:
-            return mine
-        await asyncio.sleep(0.5)
+        return [d for d in letters if d.source_topic == topic and d.stage == STAGE]
+
+    return await poll(mine, 30, interval_s=0.5, until=lambda found: len(found) >= expected)
 
 
 async def test_undecodable_messages_and_images_are_dead_lettered_and_the_rest_archived(
@@ -68,9 +66,7 @@ async def test_undecodable_messages_and_images_are_dead_lettered_and_the_rest_ar
         capture_time=START + timedelta(milliseconds=950),
     )
     foreign = _frame("someone-else", "cam-a", 11, jpegs()[0])
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with kafka_producer(kafka_bootstrap, client_id="test-dead-letters") as producer:
         # Not Avro at all, behind valid headers.
         headers = list(frame_headers(_frame(operator, "cam-a", 12, b"")))
         await producer.send_and_wait(topic, key=b"cam-a", value=b"garbage", headers=headers)
@@ -82,8 +78,6 @@ async def test_undecodable_messages_and_images_are_dead_lettered_and_the_rest_ar
         await producer.send_and_wait(
             topic, key=b"cam-a", value=FRAME.encode(foreign), headers=frame_headers(foreign)
         )
-    finally:
-        await producer.stop()
     await publish_frames(
         kafka_bootstrap, operator, ["cam-a"], 10, interval_s=0, start=START + timedelta(seconds=2)
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from minio import Minio
 
+from tests.builders import eventually
 from tests.integration.archive_support import (
     archived_sequences,
     provision_operator,
@@ -70,11 +71,16 @@ async def test_kill_9_at_random_points_loses_and_duplicates_no_frame(
 async def _assigned(log: Path, timeout_s: float = 30.0) -> None:
     """Wait until the archiver writing ``log`` owns partitions (a killed member holds them
     until its session times out)."""
-    for _ in range(int(timeout_s * 10)):
-        if "assigned" in await asyncio.to_thread(_text, log):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"archiver never got partitions:\n{_text(log)[-2000:]}")
+
+    async def assigned() -> bool:
+        return "assigned" in await asyncio.to_thread(_text, log)
+
+    await eventually(
+        assigned,
+        timeout_s,
+        interval_s=0.1,
+        message=lambda: f"archiver never got partitions:\n{_text(log)[-2000:]}",
+    )
 
 
 def _text(log: Path) -> str:

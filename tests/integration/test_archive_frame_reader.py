@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from minio import Minio
 
 from consumers.archive.frame_reader import ConsumedRecord, FrameReader, ReaderSettings, Source
+from runtime import kafka_clients
 from schemas.headers import parse_frame_headers
-from schemas.topics import MAX_FRAME_BYTES, frames_topic
+from schemas.topics import frames_topic
+from tests.builders import eventually
 from tests.integration.archive_support import provision_operator, publish_frames
 
 
@@ -28,7 +30,7 @@ class _Member:
                 group_id=group,
                 client_id="test-reader",
                 subscription=[topic],
-                max_message_bytes=MAX_FRAME_BYTES + 1024 * 1024,
+                max_message_bytes=kafka_clients.SIZE_LIMIT,
                 session_timeout_ms=6_000,
             ),
             on_assigned=self._on_assigned,
@@ -44,13 +46,19 @@ class _Member:
     async def read_all(self, timeout_s: float = 30.0) -> list[ConsumedRecord]:
         """Every record until each assigned partition is read up to its end."""
         records: list[ConsumedRecord] = []
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while asyncio.get_running_loop().time() < deadline:
-            records += await self.reader.getmany(timeout_s=0.2, max_records=500)
+
+        async def at_end() -> bool:
+            records.extend(await self.reader.getmany(timeout_s=0.2, max_records=500))
             assignment = self.reader.assignment()
-            if assignment and all(self.reader.at_end(s) for s in assignment):
-                return records
-        raise AssertionError(f"not at the end after {timeout_s} s: {len(records)} records")
+            return bool(assignment) and all(self.reader.at_end(s) for s in assignment)
+
+        await eventually(
+            at_end,
+            timeout_s,
+            interval_s=0,
+            message=lambda: f"not at the end: {len(records)} records",
+        )
+        return records
 
 
 async def test_records_commits_and_end_of_partition_as_the_archiver_uses_them(

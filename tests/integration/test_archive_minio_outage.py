@@ -4,7 +4,6 @@ the frames, and once MinIO is back every frame is archived exactly once."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 from minio import Minio
 
@@ -12,6 +11,7 @@ from consumers.archive.archiver import Archiver, ArchiverSettings
 from consumers.archive.store import archiver_client
 from infra.local import minio as local_minio
 from infra.local.settings import Connection, StackSettings
+from tests.builders import eventually
 from tests.integration.archive_support import (
     archived_sequences,
     provision_operator,
@@ -21,10 +21,12 @@ from tests.integration.archive_support import (
 
 
 async def _wait_answers(endpoint: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await asyncio.to_thread(local_minio.answers, endpoint, 1.0):
-        assert time.monotonic() < deadline, "MinIO did not come back"
-        await asyncio.sleep(0.2)
+    await eventually(
+        lambda: asyncio.to_thread(local_minio.answers, endpoint, 1.0),
+        timeout_s,
+        interval_s=0.2,
+        message="MinIO did not come back",
+    )
 
 
 async def test_frames_published_while_minio_is_down_are_archived_once_it_is_back(

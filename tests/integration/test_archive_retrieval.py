@@ -9,7 +9,6 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
 from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 
@@ -19,6 +18,7 @@ from runtime.topic_reader import read_topic
 from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
 from schemas.topics import AUDIT_DRAFTS, GRANTS
+from tests.builders import kafka_producer
 from tests.integration.archive_support import archive_once, provision_operator, publish_frames
 from tests.support import run_vigie
 
@@ -119,12 +119,8 @@ async def test_own_archive_directly_another_only_with_an_archive_grant_all_audit
 
 
 async def _publish_grant(bootstrap: str, grant: Grant) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with kafka_producer(bootstrap, client_id="test-archive-grants") as producer:
         await producer.send_and_wait(GRANTS, key=grant.grant_id.encode(), value=GRANT.encode(grant))
-    finally:
-        await producer.stop()
 
 
 async def test_evidence_export_of_an_incident_verifies_and_detects_tampering(

@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from minio import Minio
 from minio.error import S3Error
 
@@ -20,6 +19,7 @@ from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction, AuditRecord
 from schemas.storage import AUDIT_BUCKET
 from schemas.topics import AUDIT
+from tests.builders import kafka_producer
 from tests.integration.policy_world import vigie
 from vigie.provisioning import provision_operator_topics
 
@@ -29,9 +29,7 @@ async def _append_sealed(bootstrap: str, count: int) -> None:
     head = GENESIS
     for r in (await read_partitions(bootstrap, AUDIT, [0]))[0]:
         head = AUDIT_RECORD.decode(r.value or b"").record_hash
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with kafka_producer(bootstrap, client_id="test-audit-archive") as producer:
         for i in range(count):
             draft = AuditRecord(
                 audit_id=f"test-{uuid.uuid4().hex}", time=datetime.now(UTC), actor="test",
@@ -43,8 +41,6 @@ async def _append_sealed(bootstrap: str, count: int) -> None:
                 AUDIT, key=b"op-test", value=AUDIT_RECORD.encode(sealed), partition=0
             )
             head = sealed.record_hash
-    finally:
-        await producer.stop()
 
 
 async def test_archive_is_incremental_write_once_and_verifies(

@@ -14,8 +14,9 @@ from aiokafka import AIOKafkaConsumer
 from producers.publisher import Publisher
 from schemas.codec import CAMERA_EVENT, FRAME, peek_fingerprint
 from schemas.headers import parse_frame_headers
-from schemas.records import CameraEvent, CameraEventKind, Frame, FrameEncoding
+from schemas.records import CameraEvent, CameraEventKind, Frame
 from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, frames_topic
+from tests.builders import frame
 from vigie.provisioning import provision_operator_topics
 
 
@@ -45,16 +46,8 @@ async def consumer(kafka_bootstrap: str, operator: str) -> AsyncIterator[AIOKafk
 
 
 def _frame(operator: str, camera: str, seq: int, image: bytes, at: datetime) -> Frame:
-    return Frame(
-        camera_id=camera,
-        operator=operator,
-        capture_time=at,
-        sequence=seq,
-        width=640,
-        height=360,
-        encoding=FrameEncoding.JPEG,
-        image=image,
-        privacy_masked=True,
+    return frame(
+        operator, camera, seq, at=at, image=image, width=640, height=360, privacy_masked=True
     )
 
 

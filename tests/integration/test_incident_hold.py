@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaProducer
 from minio import Minio
 
 from runtime.topic_reader import read_partitions
@@ -15,6 +14,7 @@ from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
 from schemas.storage import archive_bucket
 from schemas.topics import AUDIT_DRAFTS, GRANTS
+from tests.builders import kafka_producer
 from tests.integration.archive_support import (
     archive_once,
     provision_operator,
@@ -51,12 +51,8 @@ async def test_incident_hold_covers_exactly_the_granted_windows_and_release_lift
         status=GrantStatus.REVOKED,
         revoked_at=START + timedelta(seconds=2),
     )
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with kafka_producer(kafka_bootstrap, client_id="test-incident-hold") as producer:
         await producer.send_and_wait(GRANTS, key=grant.grant_id.encode(), value=GRANT.encode(grant))
-    finally:
-        await producer.stop()
 
     held = await asyncio.to_thread(
         vigie, "incident", "hold", incident, "--user", "magistrate", "--reason", "case 42"

@@ -13,10 +13,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from infra.local.kafka import TOOLS
+from tests.builders import kafka_producer
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +44,9 @@ async def _topic_with_records(bootstrap: str, topic: str) -> None:
         await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with kafka_producer(bootstrap, client_id="test-kafka-tools") as producer:
         for i in range(RECORDS):
             await producer.send_and_wait(topic, f"record {i}".encode())
-    finally:
-        await producer.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,11 @@ processes nothing of that partition (fail closed) until the record is replaced."
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from runtime.topic_reader import read_partitions
 from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
@@ -19,6 +17,7 @@ from schemas.records import IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENT_STATE, INCIDENTS, Sizing
 from streams.commands import open_record
 from streams.incident_processor import partition_for
+from tests.builders import eventually, kafka_producer
 from tests.integration.policy_world import ORIGIN, WorkerProcess, build_world, provision
 
 pytestmark = pytest.mark.integration
@@ -49,42 +48,42 @@ async def test_junk_state_is_refused_loudly_and_nothing_is_processed_until_repla
     await provision(kafka_bootstrap, world)
     poisoned, incident = _same_partition_ids(f"inc-badstate-{world.police}-", 2)
     partition = partition_for(poisoned.encode(), Sizing().control_partitions)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
     worker: WorkerProcess | None = None
-    try:
-        await producer.send_and_wait(
-            INCIDENT_STATE, key=poisoned.encode(), value=b"\x80\x04junk", partition=partition
-        )
-        lat, lon = ORIGIN
-        command = open_record(
-            incident_id=incident, operator=world.police, kind=IncidentKind.PURSUIT,
-            latitude=lat, longitude=lon, radius_m=50, legal_basis="art. 25", requested_by="t",
-            at=datetime.now(UTC),
-        )  # fmt: skip
-        await producer.send_and_wait(
-            INCIDENT_COMMANDS, key=incident.encode(), value=INCIDENT_COMMAND.encode(command)
-        )
-        worker = WorkerProcess(world, tmp_path, "bad-state")
-        await worker.wait_for(f"{INCIDENT_STATE}[{partition}]@")
-        line = next(
-            x for x in worker.output().splitlines() if f"{INCIDENT_STATE}[{partition}]@" in x
-        )
-        assert f"(incident {poisoned}): not JSON" in line
-        assert "will not process the partition" in line
-        assert "Traceback" not in worker.output()
-        await asyncio.sleep(3.0)
-        assert not await _opened(kafka_bootstrap, incident), "processed despite unknown state"
+    async with kafka_producer(kafka_bootstrap, client_id="test-bad-state") as producer:
+        try:
+            await producer.send_and_wait(
+                INCIDENT_STATE, key=poisoned.encode(), value=b"\x80\x04junk", partition=partition
+            )
+            lat, lon = ORIGIN
+            command = open_record(
+                incident_id=incident, operator=world.police, kind=IncidentKind.PURSUIT,
+                latitude=lat, longitude=lon, radius_m=50, legal_basis="art. 25", requested_by="t",
+                at=datetime.now(UTC),
+            )  # fmt: skip
+            await producer.send_and_wait(
+                INCIDENT_COMMANDS, key=incident.encode(), value=INCIDENT_COMMAND.encode(command)
+            )
+            worker = WorkerProcess(world, tmp_path, "bad-state")
+            await worker.wait_for(f"{INCIDENT_STATE}[{partition}]@")
+            line = next(
+                x for x in worker.output().splitlines() if f"{INCIDENT_STATE}[{partition}]@" in x
+            )
+            assert f"(incident {poisoned}): not JSON" in line
+            assert "will not process the partition" in line
+            assert "Traceback" not in worker.output()
+            await asyncio.sleep(3.0)
+            assert not await _opened(kafka_bootstrap, incident), "processed despite unknown state"
 
-        # Replaced (here deleted): the worker's next attempt restores and goes on.
-        await producer.send_and_wait(
-            INCIDENT_STATE, key=poisoned.encode(), value=None, partition=partition
-        )
-        deadline = time.monotonic() + 30
-        while not await _opened(kafka_bootstrap, incident):
-            assert time.monotonic() < deadline, worker.output()[-3000:]
-            await asyncio.sleep(0.5)
-    finally:
-        await producer.stop()
-        if worker is not None:
-            assert worker.stop() == 0, worker.output()[-3000:]
+            # Replaced (here deleted): the worker's next attempt restores and goes on.
+            await producer.send_and_wait(
+                INCIDENT_STATE, key=poisoned.encode(), value=None, partition=partition
+            )
+            await eventually(
+                lambda: _opened(kafka_bootstrap, incident),
+                30,
+                interval_s=0.5,
+                message=lambda: worker.output()[-3000:],
+            )
+        finally:
+            if worker is not None:
+                assert worker.stop() == 0, worker.output()[-3000:]

@@ -3,14 +3,11 @@ worker reads again, finds the same hole, steps over it and applies every command
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from runtime.topic_reader import read_partitions
 from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
@@ -18,6 +15,7 @@ from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENTS
 from streams.commands import open_record
+from tests.builders import eventually, kafka_producer
 from tests.integration.policy_world import ORIGIN, WorkerProcess, build_world, provision
 
 pytestmark = pytest.mark.integration
@@ -41,12 +39,12 @@ async def test_transaction_markers_are_stepped_over_and_every_command_applied(
     world = build_world(uuid.uuid4().hex[:6], tmp_path)
     await provision(kafka_bootstrap, world)
     prefix = f"inc-txn-{world.police}-"
-    producer = AIOKafkaProducer(
-        bootstrap_servers=kafka_bootstrap, transactional_id=f"test-{uuid.uuid4().hex[:8]}"
-    )
-    await producer.start()
     expected: set[str] = set()
-    try:
+    async with kafka_producer(
+        kafka_bootstrap,
+        client_id="test-offset-holes",
+        transactional_id=f"test-{uuid.uuid4().hex[:8]}",
+    ) as producer:
         lat, lon = ORIGIN
         for t in range(TRANSACTIONS):
             async with producer.transaction():
@@ -63,15 +61,13 @@ async def test_transaction_markers_are_stepped_over_and_every_command_applied(
                         key=incident.encode(),
                         value=INCIDENT_COMMAND.encode(record),
                     )
-    finally:
-        await producer.stop()
+
+    async def all_opened() -> bool:
+        return await _opened(kafka_bootstrap, prefix) == expected
 
     worker = WorkerProcess(world, tmp_path, "holes")
     try:
-        deadline = time.monotonic() + 60
-        while await _opened(kafka_bootstrap, prefix) != expected:
-            assert time.monotonic() < deadline, worker.output()[-3000:]
-            await asyncio.sleep(0.5)
+        await eventually(all_opened, 60, interval_s=0.5, message=lambda: worker.output()[-3000:])
         await worker.wait_for("(compaction, transaction markers or retention)")
         assert "GAP:" not in worker.output()
     finally:

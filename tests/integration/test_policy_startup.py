@@ -3,13 +3,9 @@ is skipped at start-up (a close that was skipped would leave cameras shared)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from aiokafka import AIOKafkaProducer
 
 from runtime.topic_reader import read_partitions
 from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
@@ -17,6 +13,7 @@ from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENTS
 from streams.commands import close_record, open_record
+from tests.builders import kafka_producer, poll
 from tests.integration.policy_world import WorkerProcess, build_world, offset, provision
 
 INCIDENTS_COUNT = 150
@@ -40,9 +37,7 @@ async def test_commands_sent_while_no_worker_runs_are_all_applied_at_start(
     prefix = f"inc-backlog-{world.police}-"
     lat, lon = offset(0, 0)
     start = datetime.now(UTC)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
+    async with kafka_producer(kafka_bootstrap, client_id="test-policy-backlog") as producer:
         for i in range(INCIDENTS_COUNT):
             incident = f"{prefix}{i}"
             opened = open_record(
@@ -59,19 +54,17 @@ async def test_commands_sent_while_no_worker_runs_are_all_applied_at_start(
                     INCIDENT_COMMANDS, key=incident.encode(), value=INCIDENT_COMMAND.encode(record)
                 )
         await producer.flush()
-    finally:
-        await producer.stop()
 
     worker = WorkerProcess(world, tmp_path, "backlog")
     try:
-        deadline = time.monotonic() + 90
         expected = {f"{prefix}{i}" for i in range(INCIDENTS_COUNT)}
-        seen: dict[IncidentEventKind, set[str]] = {}
-        while time.monotonic() < deadline:
-            seen = await _events(kafka_bootstrap, prefix)
-            if seen.get(IncidentEventKind.CLOSED, set()) == expected:
-                break
-            await asyncio.sleep(1)
+        # Not a failure at the deadline: the assertions below say which incidents are missing.
+        seen = await poll(
+            lambda: _events(kafka_bootstrap, prefix),
+            90,
+            interval_s=1,
+            until=lambda seen: seen.get(IncidentEventKind.CLOSED, set()) == expected,
+        )
         assert seen.get(IncidentEventKind.OPENED, set()) == expected
         assert seen.get(IncidentEventKind.CLOSED, set()) == expected
         assert IncidentEventKind.REFUSED not in seen

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, DEAD_LETTER, GRANT, INCIDENT_EVENT, RecordCodec
-from schemas.records import AuditAction, IncidentEventKind
+from schemas.records import AuditAction, DeadLetter, IncidentEvent, IncidentEventKind
 from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
+from tests.builders import eventually, kafka_producer
 from tests.integration.policy_world import (
     GRACE_S,
     ORIGIN,
@@ -144,13 +144,14 @@ async def test_open_without_legal_basis_is_refused_audited_and_grants_nothing(
     audit record, and no grant at all."""
     incident = f"inc-refused-{world.police}"
     _open(world, incident, *ORIGIN)
-    deadline = time.monotonic() + 20
-    while True:
-        events = [e for e in await _records(kafka_bootstrap, INCIDENTS, INCIDENT_EVENT)
-                  if e.incident_id == incident]  # fmt: skip
-        if events or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
+
+    async def incident_events() -> list[IncidentEvent]:
+        return [e for e in await _records(kafka_bootstrap, INCIDENTS, INCIDENT_EVENT)
+                if e.incident_id == incident]  # fmt: skip
+
+    events = await eventually(
+        incident_events, 20, interval_s=0.5, message=f"no incident event for {incident}"
+    )
     assert [e.kind for e in events] == [IncidentEventKind.REFUSED]
     assert "legal basis" in (events[0].reason or "")
     await asyncio.sleep(1.0)  # the sealer chains the draft
@@ -167,10 +168,8 @@ async def test_frame_with_corrupt_headers_goes_to_dead_letter_with_the_reason(
 ) -> None:
     """A frame whose capture-time header is not a number is neither forwarded nor dropped: it
     is on `dead-letter`, unchanged, with the reason."""
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
     camera = next(c for c, (op, _) in world.cameras.items() if op == world.transit)
-    try:
+    async with kafka_producer(kafka_bootstrap, client_id="test-corrupt-frame") as producer:
         await producer.send_and_wait(
             frames_topic(world.transit),
             key=camera.encode(),
@@ -183,15 +182,17 @@ async def test_frame_with_corrupt_headers_goes_to_dead_letter_with_the_reason(
                 ("vigie-schema", b"be.vigie.Frame"),
             ],
         )
-    finally:
-        await producer.stop()
-    deadline = time.monotonic() + 20
-    while True:
-        letters = [d for d in await _records(kafka_bootstrap, DEAD_LETTER_TOPIC, DEAD_LETTER)
-                   if d.source_topic == frames_topic(world.transit)]  # fmt: skip
-        if letters or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
+
+    async def dead_letters() -> list[DeadLetter]:
+        return [d for d in await _records(kafka_bootstrap, DEAD_LETTER_TOPIC, DEAD_LETTER)
+                if d.source_topic == frames_topic(world.transit)]  # fmt: skip
+
+    letters = await eventually(
+        dead_letters,
+        20,
+        interval_s=0.5,
+        message=f"nothing from {frames_topic(world.transit)} on dead-letter",
+    )
     assert len(letters) == 1
     letter = letters[0]
     assert letter.value == b"corrupt frame body"

@@ -8,11 +8,11 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.builders import eventually
 from tests.integration.policy_world import (
     ORIGIN,
     SharedReader,
@@ -53,13 +53,6 @@ def _frames_partitions(worker: WorkerProcess) -> int:
     return int(found[-1]) if found else 0
 
 
-async def _until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.2)
-
-
 @pytest.fixture
 async def world(kafka_bootstrap: str, tmp_path: Path) -> World:
     built = build_world(uuid.uuid4().hex[:6], tmp_path)
@@ -81,14 +74,15 @@ async def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies
         # The router subscribes to every frames.* topic of the cluster (earlier tests' too):
         # at least the six partitions of each of this world's three operators.
         minimum = 3 * 6
-        await _until(
+        await eventually(
             lambda: (
                 _frames_partitions(first) + _frames_partitions(second) >= minimum
                 and _frames_partitions(first) > 0
                 and _frames_partitions(second) > 0
             ),
             60,
-            f"not shared: {first.output()[-2000:]}\n{second.output()[-2000:]}",
+            interval_s=0.2,
+            message=lambda: f"not shared: {first.output()[-2000:]}\n{second.output()[-2000:]}",
         )
         total = _frames_partitions(first) + _frames_partitions(second)
         cams = {c.split("-")[0]: c for c in world.cameras}
@@ -103,7 +97,12 @@ async def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies
 
             second.kill()
             killed_at = time.monotonic()
-            await _until(lambda: _frames_partitions(first) == total, 60, first.output()[-3000:])
+            await eventually(
+                lambda: _frames_partitions(first) == total,
+                60,
+                interval_s=0.2,
+                message=lambda: first.output()[-3000:],
+            )
             print(f"takeover after {time.monotonic() - killed_at:.1f} s")
             after = now_us()
             await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, after)
