@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
-from aiokafka.admin import AIOKafkaAdminClient
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 
@@ -45,6 +44,8 @@ from consumers.archive.store import archiver_client
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, Connection, StackSettings
 from producers.publisher import Publisher
+from runtime import kafka_clients
+from runtime.identity import act_as_admin
 from schemas.config import ArchiveProfile
 from schemas.records import Frame, FrameEncoding
 from schemas.storage import archive_bucket
@@ -206,7 +207,7 @@ def raw_puts(
 async def remove_operator(conn: Connection, root: Minio, operator: str) -> None:
     """Delete a round's topics and bucket: each round stores about 0.9 GB (Kafka and MinIO),
     which would otherwise pile up in the dev stack run after run."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=conn.kafka_bootstrap)
+    admin = kafka_clients.admin(conn.kafka_bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -236,7 +237,7 @@ def rss_with_cameras(operator: str, cameras: int, log: Path) -> float:
         "--default-profile",
         "mjpeg",
         "--group",
-        f"bench-rss-{operator}",
+        f"vigie-archiver-bench-rss-{operator}",
     ]
     with log.open("ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=os.environ)
@@ -426,6 +427,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--rounds", type=int, default=5, help="archiver/raw rounds (median)")
     args = parser.parse_args()
+    act_as_admin()  # the benchmark provisions and drives the stack as the admin
     settings = StackSettings.from_env()
     conn = stack.up(settings)
     tmp = settings.state_dir / "bench"

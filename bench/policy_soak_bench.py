@@ -22,6 +22,7 @@ from pathlib import Path
 from bench.publish_bench import _replace_section
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, StackSettings
+from runtime.identity import act_as_admin
 from tests.integration.policy_soak import SoakResult, run_soak
 from tests.integration.policy_world import build_world, provision
 
@@ -80,6 +81,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=random.randrange(1 << 30))
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
+    act_as_admin()  # the benchmark provisions and drives the stack as the admin
     conn = stack.up(StackSettings.from_env())
     ok = asyncio.run(
         main_async(conn.kafka_bootstrap, args.restarts, args.incidents, args.seed, args.out)

@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, Connection, StackSettings
 from producers.camera import CameraAdapter
@@ -34,9 +32,11 @@ from producers.publisher import Publisher
 from producers.sequence import SequenceStore
 from producers.sources.file import FileSource
 from producers.sources.synthetic import SyntheticSource
+from runtime import kafka_clients
+from runtime.identity import act_as_admin
 from schemas.config import Camera, CameraProfile, Position, SourceKind
 from schemas.records import Frame, FrameEncoding
-from schemas.topics import MAX_FRAME_BYTES, frames_topic
+from schemas.topics import frames_topic
 from vigie.provisioning import provision_operator_topics
 
 CLIP = REPO_ROOT.parent / "shared" / "data" / "pedestrians-720p.avi"
@@ -80,12 +80,7 @@ def _frame(camera: str, seq: int, jpeg: bytes, width: int, height: int) -> Frame
 
 
 async def raw_publish(bootstrap: str, jpegs: list[bytes], cameras: int, total: int) -> float:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        enable_idempotence=True,
-        max_request_size=MAX_FRAME_BYTES,
-        linger_ms=5,
-    )
+    producer = kafka_clients.producer(bootstrap, client_id="bench-raw", linger_ms=5)
     await producer.start()
     try:
         started = time.perf_counter()
@@ -255,6 +250,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
+    act_as_admin()  # the benchmark provisions and drives the stack as the admin
     settings = StackSettings.from_env()
     conn = stack.up(settings)  # synchronous: it probes Kafka with its own event loop
     asyncio.run(main_async(conn, settings.state_dir / "bench", args.seconds, args.out))

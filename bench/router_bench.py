@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from producers.publisher import Publisher
-from runtime import connection
+from runtime import connection, kafka_clients
+from runtime.identity import act_as_admin
 from runtime.topic_reader import read_partitions
 from schemas.codec import GRANT, INCIDENT_COMMAND
 from schemas.config import IncidentKind
@@ -46,7 +47,6 @@ from schemas.records import Frame, FrameEncoding, GrantStatus, IncidentCommand
 from schemas.topics import (
     GRANTS,
     INCIDENT_COMMANDS,
-    MAX_FRAME_BYTES,
     frames_topic,
     shared_topic,
 )
@@ -145,11 +145,8 @@ class SharedWatch:
     """Receive time and capture time of every frame on some shared topics."""
 
     def __init__(self, bootstrap: str, topics: list[str]) -> None:
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=None,
-            max_partition_fetch_bytes=MAX_FRAME_BYTES,
-            fetch_max_bytes=64 * 1024 * 1024,
+        self.consumer = kafka_clients.consumer(
+            bootstrap, client_id="bench-watch", group_id=None, fetch_max_bytes=64 * 1024 * 1024
         )
         self.topics = topics
         self.seen: list[tuple[str, str, int, float]] = []  # topic, camera, capture µs, received
@@ -182,7 +179,7 @@ class SharedWatch:
 
 
 async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = kafka_clients.consumer(bootstrap, client_id="bench-offsets", group_id=None)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(6)]
@@ -196,19 +193,10 @@ async def _raw_copy(
     bootstrap: str, start: dict[TopicPartition, int], target: str, count: int
 ) -> float:
     """Raw aiokafka consume -> produce of the `count` messages after `start`: frames/s."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=MAX_FRAME_BYTES,
-        fetch_max_bytes=64 * 1024 * 1024,
+    consumer = kafka_clients.consumer(
+        bootstrap, client_id="bench-raw", group_id=None, fetch_max_bytes=64 * 1024 * 1024
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        enable_idempotence=True,
-        max_request_size=MAX_FRAME_BYTES,
-        linger_ms=5,
-    )
+    producer = kafka_clients.producer(bootstrap, client_id="bench-raw", linger_ms=5)
     await consumer.start()
     await producer.start()
     consumer.assign(list(start))
@@ -246,9 +234,9 @@ async def run(frames: int, cycles: int) -> str:
     config = tmp / "bench.yaml"
     config.write_text(yaml.safe_dump(_config(owner, grantee, other)))
     await provision_operator_topics(bootstrap, [owner, grantee, other])
-    app_id = f"bench-policy-{u}"
+    app_id = f"vigie-policy-bench-{u}"  # the policy principal may use its own groups only
     image = os.urandom(FRAME_BYTES)
-    commands = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    commands = kafka_clients.producer(bootstrap, client_id="bench-commands")
     await commands.start()
     watch = SharedWatch(bootstrap, [shared_topic(grantee), shared_topic(owner)])
     await watch.start()
@@ -397,6 +385,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=5000)
     parser.add_argument("--cycles", type=int, default=20)
     args = parser.parse_args()
+    act_as_admin()  # the benchmark provisions and drives the stack as the admin
     print(asyncio.run(run(args.frames, args.cycles)))
 
 

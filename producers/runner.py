@@ -107,6 +107,7 @@ async def run(
 
 def main(config_path: Path, operators: Sequence[str] | None = None, seconds: float = 0.0) -> int:
     config = load(config_path)
+    select_cameras(config, operators)  # an unknown operator is said before Kafka is reached
     conn = connection.load()
     sequences = SequenceStore(connection.state_dir() / "producers" / "sequences")
     asyncio.run(run(config, operators, seconds, conn.kafka_bootstrap, sequences))

@@ -1,7 +1,8 @@
 """How a Vigie process finds Kafka and MinIO, and where its local state folder is.
 
 Environment variables win (a deployment sets them: ``VIGIE_KAFKA_BOOTSTRAP``,
-``VIGIE_MINIO_ENDPOINT``, ``VIGIE_MINIO_ACCESS_KEY``, ``VIGIE_MINIO_SECRET_KEY``); otherwise the
+``VIGIE_KAFKA_CA``, ``VIGIE_MINIO_ENDPOINT``, ``VIGIE_MINIO_ACCESS_KEY``,
+``VIGIE_MINIO_SECRET_KEY``); otherwise the
 connection file ``<state>/stack.json`` that the local stack wrote at start-up is read. Nothing
 here depends on the local stack's code (``infra/local``): a deployment on a real cluster only
 sets the environment.
@@ -53,6 +54,8 @@ class Connection:
     minio_endpoint: str
     minio_access_key: str
     minio_secret_key: str
+    kafka_ca_file: str = ""
+    """The CA certificate that signed the brokers' TLS certificates (PEM)."""
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +91,7 @@ def load(env: Mapping[str, str] | None = None) -> Connection:
             minio_endpoint=endpoint,
             minio_access_key=env.get("VIGIE_MINIO_ACCESS_KEY", ""),
             minio_secret_key=env.get("VIGIE_MINIO_SECRET_KEY", ""),
+            kafka_ca_file=env.get("VIGIE_KAFKA_CA", ""),
         )
     return Connection.read(state_dir(env) / CONNECTION_FILE)
 

@@ -8,6 +8,8 @@
   (aiokafka's 16 KiB default sends each frame alone).
 - Every client backs off between connection attempts (``runtime.reconnect``): a broker outage
   costs a few log lines and no CPU spin.
+- Every client authenticates (SASL/SCRAM-SHA-512 over TLS, the CA of the connection settings) as
+  the principal this process acts as (``runtime.identity``): the broker decides what it may do.
 """
 
 from __future__ import annotations
@@ -15,17 +17,64 @@ from __future__ import annotations
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.helpers import create_ssl_context
 
+from runtime.identity import KafkaAuth, kafka_auth
 from runtime.reconnect import with_backoff
 from schemas.topics import MAX_FRAME_BYTES
 
-__all__ = ["BATCH_BYTES", "SIZE_LIMIT", "SIZE_MARGIN", "consumer", "producer"]
+__all__ = [
+    "BATCH_BYTES",
+    "SIZE_LIMIT",
+    "SIZE_MARGIN",
+    "admin",
+    "consumer",
+    "librdkafka_security",
+    "producer",
+    "security",
+]
 
 SIZE_MARGIN = 1024 * 1024
 SIZE_LIMIT = MAX_FRAME_BYTES + SIZE_MARGIN
 """The largest request a producer sends and the most a consumer fetches per partition."""
 BATCH_BYTES = 1024 * 1024
 """Producer batch size: many frames per request, as kafka-baseline measures the clients."""
+
+
+MECHANISM = "SCRAM-SHA-512"
+
+
+def security(auth: KafkaAuth | None = None) -> dict[str, Any]:
+    """aiokafka's settings to authenticate as `auth` (default: this process's principal)."""
+    auth = auth or kafka_auth()
+    return {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": MECHANISM,
+        "sasl_plain_username": auth.username,
+        "sasl_plain_password": auth.password,
+        "ssl_context": create_ssl_context(cafile=str(auth.ca_file)),
+    }
+
+
+def librdkafka_security(auth: KafkaAuth | None = None) -> dict[str, str]:
+    """The same for librdkafka (confluent-kafka) clients."""
+    auth = auth or kafka_auth()
+    return {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanisms": MECHANISM,
+        "sasl.username": auth.username,
+        "sasl.password": auth.password,
+        "ssl.ca.location": str(auth.ca_file),
+    }
+
+
+def admin(bootstrap: str, *, client_id: str = "vigie-admin-client") -> AIOKafkaAdminClient:
+    """An admin client (topic metadata and configs; what it may change is the principal's)."""
+    made: AIOKafkaAdminClient = with_backoff(
+        AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, **security())
+    )
+    return made
 
 
 def producer(bootstrap: str, *, client_id: str, **overrides: Any) -> AIOKafkaProducer:
@@ -37,6 +86,7 @@ def producer(bootstrap: str, *, client_id: str, **overrides: Any) -> AIOKafkaPro
         "max_request_size": SIZE_LIMIT,
         "max_batch_size": BATCH_BYTES,
         "linger_ms": 2,
+        **security(),
     }
     settings.update(overrides)
     made: AIOKafkaProducer = with_backoff(AIOKafkaProducer(**settings))
@@ -54,6 +104,7 @@ def consumer(
         "enable_auto_commit": False,
         "max_partition_fetch_bytes": SIZE_LIMIT,
         "fetch_max_bytes": 4 * SIZE_LIMIT,
+        **security(),
     }
     settings.update(overrides)
     made: AIOKafkaConsumer = with_backoff(AIOKafkaConsumer(*topics, **settings))

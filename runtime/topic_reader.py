@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from runtime import kafka_clients
 from schemas.errors import VigieError
@@ -39,7 +38,7 @@ def reader(bootstrap: str, client_id: str = "vigie-reader") -> AIOKafkaConsumer:
 
 async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
     """The partitions of `topic`; TopicNotFound if it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = kafka_clients.admin(bootstrap)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])

@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from runtime import kafka_clients
@@ -76,7 +75,7 @@ async def check_command_topic(bootstrap: str) -> int:
     """The partition count of `incident-commands`; WorkerSetupError unless the broker stamps
     its records (LogAppendTime)."""
     partitions = len(await partitions_of(bootstrap, INCIDENT_COMMANDS))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = kafka_clients.admin(bootstrap)
     await admin.start()
     try:
         responses = await admin.describe_configs(

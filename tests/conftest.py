@@ -27,6 +27,9 @@ TEST_ENV = {
     "VIGIE_KAFKA_CONTROLLER_PORT": os.environ.get("VIGIE_TEST_KAFKA_CONTROLLER_PORT", "19093"),
     "VIGIE_MINIO_PORT": os.environ.get("VIGIE_TEST_MINIO_PORT", "19000"),
     "VIGIE_MINIO_CONSOLE_PORT": os.environ.get("VIGIE_TEST_MINIO_CONSOLE_PORT", "19001"),
+    # The tests' own clients (fixtures, provisioning) act as the admin; every `vigie` service a
+    # test starts acts as its own principal (the policy worker as vigie-policy...).
+    "VIGIE_PRINCIPAL": "vigie-admin",
 }
 
 

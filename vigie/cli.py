@@ -14,10 +14,19 @@ from collections.abc import Sequence
 
 from runtime import logs
 from schemas.errors import VigieError
-from vigie.commands import archive, audit, incident, policy, services, setup, stack
+from vigie.commands import (
+    archive,
+    audit,
+    incident,
+    policy,
+    security,
+    services,
+    setup,
+    stack,
+)
 from vigie.commands.base import Handler
 
-COMMAND_GROUPS = (stack, setup, services, incident, policy, audit, archive)
+COMMAND_GROUPS = (stack, setup, security, services, incident, policy, audit, archive)
 """Each registers its subcommands, in this order in `vigie --help`."""
 
 

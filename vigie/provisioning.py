@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from minio import MinioAdmin
 from minio.credentials.providers import StaticProvider
 
-from infra import provision
+from infra import provision, security
 from infra.local.settings import Connection, StackSettings
 from runtime import connection, kafka_clients
+from runtime.identity import kafka_auth
 from schemas.codec import CAMERA
 from schemas.config import Camera as CameraConfig
 from schemas.config import VigieConfig, load
@@ -43,13 +43,24 @@ def registry_record(camera: CameraConfig, at: datetime) -> Camera:
 
 
 async def provision_operator_topics(bootstrap: str, operators: Iterable[str]) -> ProvisionPlan:
-    """The catalogue's topics for these operators (and the shared ones), created if missing."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    """The catalogue's topics for these operators (and the shared ones), created if missing,
+    and the operators' principals with the ACLs they need (added; nobody else's removed)."""
+    operators = list(operators)
+    admin = kafka_clients.admin(bootstrap)
     await admin.start()
     try:
-        return await provision.provision_topics(admin, catalogue(operators))
+        todo = await provision.provision_topics(admin, catalogue(operators))
     finally:
         await admin.close()
+    await asyncio.to_thread(
+        security.apply,
+        bootstrap,
+        kafka_auth(),
+        connection.state_dir(),
+        operators,
+        prune=False,
+    )
+    return todo
 
 
 async def provision_topics(bootstrap: str, config: VigieConfig) -> ProvisionPlan:
@@ -89,10 +100,35 @@ async def provision_topics_command(config_path: Path, strict: bool) -> int:
     return 1 if strict and todo.drift else 0
 
 
+def apply_security(config: VigieConfig, *, dry_run: bool = False) -> security.SecurityPlan:
+    """The Kafka principals and ACLs of `config` (as the admin), the difference printed."""
+    conn = connection.load()
+    todo = security.apply(
+        conn.kafka_bootstrap,
+        kafka_auth(),
+        connection.state_dir(),
+        (o.id for o in config.operators),
+        dry_run=dry_run,
+    )
+    verb = "would " if dry_run else ""
+    for user in todo.new_users:
+        print(f"  + principal {user} ({verb}generate its credentials into the state folder)")
+    for acl in todo.create:
+        print(f"  + {acl}")
+    for acl in todo.delete:
+        print(f"  - {acl}")
+    print(
+        f"security: {len(todo.new_users)} new principals, {len(todo.create)} ACLs {verb}added,"
+        f" {len(todo.delete)} {verb}removed"
+    )
+    return todo
+
+
 async def provision_all_command(config_path: Path) -> int:
     config = load(config_path)
     conn = connection.load()
     report(await provision_topics(conn.kafka_bootstrap, config))
+    await asyncio.to_thread(apply_security, config)
     buckets = [archive_bucket(o.id) for o in config.operators] + [AUDIT_BUCKET]
     created = await asyncio.to_thread(
         provision.ensure_buckets, connection.minio_client(conn), buckets

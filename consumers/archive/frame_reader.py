@@ -22,6 +22,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.aio import AIOConsumer
 
 from consumers.archive.chunker import Source
+from runtime import kafka_clients
 
 __all__ = ["CommitRefused", "ConsumedRecord", "FrameReader", "Source"]
 
@@ -101,7 +102,8 @@ class FrameReader:
         self._at_end: set[Source] = set()
 
     async def start(self) -> None:
-        config = consumer_config(self.settings)
+        # Authenticated as this process's principal (SASL/SCRAM over TLS), like every client.
+        config = {**consumer_config(self.settings), **kafka_clients.librdkafka_security()}
         # librdkafka's own lines (broker down...) in our log, under their own logger: runtime.logs
         # aggregates their repeats (a broker that is down gives ~20 lines a second).
         config["logger"] = logging.getLogger("librdkafka")

@@ -13,6 +13,7 @@ from consumers.dashboard.view import DashboardView
 from runtime import kafka_clients
 from runtime.topic_reader import read_partitions
 from schemas.codec import CAMERA, CAMERA_EVENT, FRAME, INCIDENT_EVENT, DecodeError
+from schemas.security import operator_principal
 from schemas.topics import (
     CAMERAS,
     INCIDENTS,
@@ -73,7 +74,8 @@ async def follow(view: DashboardView, bootstrap: str, stop: asyncio.Event) -> No
         bootstrap,
         *topics_for(view.operator),
         client_id=f"vigie-dashboard-{view.operator}",
-        group_id=f"vigie-dashboard-{view.operator}-{uuid.uuid4().hex[:8]}",
+        # Group ids start with the principal: its ACLs allow only its own groups.
+        group_id=f"{operator_principal(view.operator)}-dashboard-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="latest",
     )
     await consumer.start()

@@ -13,6 +13,7 @@ import enum
 import hashlib
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import uuid
@@ -25,7 +26,12 @@ from aiokafka.errors import KafkaError
 
 from infra.local.process import ManagedProcess
 from infra.local.settings import StackSettings
+from infra.local.tls import SERVER_CN, TlsFiles, ensure_tls, tls_files
+from runtime import kafka_clients
+from runtime.credentials import KafkaUser, load_kafka_user, save_kafka_user
+from runtime.identity import KafkaAuth
 from schemas.errors import VigieError
+from schemas.security import ADMIN
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +58,8 @@ class Bootstrap(enum.Enum):
 class Tool:
     main_class: str
     bootstrap: Bootstrap = Bootstrap.OPTION
+    client_config: str | None = "--command-config"
+    """The option that names the client properties file (TLS, SASL), per the tool's --help."""
 
 
 # Kafka's own operations tools, by the name of their shell script in a Kafka distribution
@@ -60,27 +68,39 @@ TOOLS: dict[str, Tool] = {
     "topics": Tool("org.apache.kafka.tools.TopicCommand"),
     "consumer-groups": Tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"),
     "groups": Tool("org.apache.kafka.tools.GroupsCommand"),
-    "console-consumer": Tool("org.apache.kafka.tools.consumer.ConsoleConsumer"),
-    "console-producer": Tool("org.apache.kafka.tools.ConsoleProducer"),
+    "console-consumer": Tool(
+        "org.apache.kafka.tools.consumer.ConsoleConsumer", client_config="--consumer.config"
+    ),
+    "console-producer": Tool(
+        "org.apache.kafka.tools.ConsoleProducer", client_config="--producer.config"
+    ),
     # ProducerPerformance has no --bootstrap-server in 4.1 (only --producer-props/-config).
     "producer-perf-test": Tool(
-        "org.apache.kafka.tools.ProducerPerformance", Bootstrap.PRODUCER_PROPS
+        "org.apache.kafka.tools.ProducerPerformance",
+        Bootstrap.PRODUCER_PROPS,
+        client_config="--producer.config",
     ),
-    "consumer-perf-test": Tool("org.apache.kafka.tools.ConsumerPerformance"),
+    "consumer-perf-test": Tool(
+        "org.apache.kafka.tools.ConsumerPerformance", client_config="--consumer.config"
+    ),
     "configs": Tool("kafka.admin.ConfigCommand"),
     "acls": Tool("org.apache.kafka.tools.AclCommand"),
     "get-offsets": Tool("org.apache.kafka.tools.GetOffsetShell"),
     "delete-records": Tool("org.apache.kafka.tools.DeleteRecordsCommand"),
     "log-dirs": Tool("org.apache.kafka.tools.LogDirsCommand"),
     "reassign-partitions": Tool("org.apache.kafka.tools.reassign.ReassignPartitionsCommand"),
-    "leader-election": Tool("org.apache.kafka.tools.LeaderElectionCommand"),
+    "leader-election": Tool(
+        "org.apache.kafka.tools.LeaderElectionCommand", client_config="--admin.config"
+    ),
     "transactions": Tool("org.apache.kafka.tools.TransactionsCommand"),
     "broker-api-versions": Tool("org.apache.kafka.tools.BrokerApiVersionsCommand"),
     "features": Tool("org.apache.kafka.tools.FeatureCommand"),
     "metadata-quorum": Tool("org.apache.kafka.tools.MetadataQuorumCommand"),
     # kafka-cluster takes the cluster as an option of its subcommand (cluster-id, list-endpoints…).
-    "cluster": Tool("org.apache.kafka.tools.ClusterTool", Bootstrap.SUBCOMMAND_OPTION),
-    "storage": Tool("kafka.tools.StorageTool", Bootstrap.NONE),
+    "cluster": Tool(
+        "org.apache.kafka.tools.ClusterTool", Bootstrap.SUBCOMMAND_OPTION, client_config="--config"
+    ),
+    "storage": Tool("kafka.tools.StorageTool", Bootstrap.NONE, client_config=None),
 }
 
 
@@ -124,6 +144,46 @@ def with_bootstrap(tool: str, args: Sequence[str], bootstrap: str) -> list[str]:
             value = arg.removeprefix("--producer-props=")
             return [*args[:i], "--producer-props", value, prop, *args[i + 1 :]]
     return ["--producer-props", prop, *args]
+
+
+def with_client_config(tool: str, args: Sequence[str], config_file: Path) -> list[str]:
+    """The tool's arguments with the client properties file (how to authenticate) added the
+    way that tool takes it, unless the user gave one."""
+    option = TOOLS[tool].client_config
+    args = list(args)
+    if option is None or any(a == option or a.startswith(f"{option}=") for a in args):
+        return args
+    if TOOLS[tool].bootstrap is Bootstrap.SUBCOMMAND_OPTION:
+        for i, arg in enumerate(args):
+            if not arg.startswith("-"):
+                return [*args[: i + 1], option, str(config_file), *args[i + 1 :]]
+        return args
+    return [option, str(config_file), *args]
+
+
+def tools_client_config(settings: StackSettings) -> Path:
+    """The admin's client properties for Kafka's own tools (0600: it holds the password)."""
+    admin = admin_user(settings)
+    path = settings.state_dir / "kafka" / "tools-admin.properties"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required"
+        f' username="{admin.username}" password="{admin.password}";'
+    )
+    path.touch(mode=0o600)
+    path.write_text(
+        "\n".join(
+            [
+                "security.protocol=SASL_SSL",
+                "sasl.mechanism=SCRAM-SHA-512",
+                f"sasl.jaas.config={jaas}",
+                "ssl.truststore.type=PEM",
+                f"ssl.truststore.location={tls_files(settings.state_dir / 'tls').ca_cert}",
+                "",
+            ]
+        )
+    )
+    return path
 
 
 class KafkaSetupError(VigieError, RuntimeError):
@@ -215,18 +275,57 @@ def tool_command(settings: StackSettings, tool: str, args: Sequence[str]) -> lis
     return java_command(settings, main_class, args)
 
 
-def server_properties(settings: StackSettings) -> str:
+SECURITY_MARKER = "secured-v1"
+"""Written beside the data once storage was formatted with the admin's SCRAM credentials: a
+state folder formatted before security existed is formatted again (its data is dropped)."""
+
+
+def runs_unsecured(settings: StackSettings) -> bool:
+    """A Kafka of this state folder runs, started before its storage had authentication."""
+    marker = settings.state_dir / "kafka" / SECURITY_MARKER
+    return process(settings).pid() is not None and not marker.exists()
+
+
+def admin_user(settings: StackSettings) -> KafkaUser:
+    """The admin principal's credentials, generated once into the state folder (0600)."""
+    user = load_kafka_user(settings.state_dir, ADMIN)
+    if user is None:
+        user = KafkaUser(ADMIN, secrets.token_urlsafe(24))
+        save_kafka_user(settings.state_dir, user)
+    return user
+
+
+def server_properties(settings: StackSettings, tls: TlsFiles, admin: KafkaUser) -> str:
+    """Clients reach the broker only over SASL_SSL (SCRAM-SHA-512, TLS from the stack's CA);
+    the controller listener takes only mutual TLS with a certificate of that CA, which the
+    broker itself presents. Nothing is allowed where no ACL says so; the admin and the broker
+    are the only super users."""
     data = settings.state_dir / "kafka" / "data"
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required"
+        f' username="{admin.username}" password="{admin.password}";'
+    )
     return "\n".join(
         [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{settings.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port}",
+            f"listeners=SASL_SSL://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.controller_port}",
+            f"advertised.listeners=SASL_SSL://127.0.0.1:{settings.kafka_port}",
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+            "inter.broker.listener.name=SASL_SSL",
+            "sasl.enabled.mechanisms=SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+            f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={jaas}",
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={tls.server_pem}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={tls.ca_cert}",
+            "listener.name.controller.ssl.client.auth=required",
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found=false",
+            f"super.users=User:{admin.username};User:CN={SERVER_CN}",
             f"log.dirs={data}",
             # Topics come from the catalogue only (`vigie topics provision`): a typo in a topic
             # name must fail, not silently create an unguarded topic.
@@ -266,29 +365,46 @@ def new_cluster_id(random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().byte
             return cluster_id
 
 
-def format_args(cluster_id: str, props: Path) -> list[str]:
+def format_args(cluster_id: str, props: Path, admin: KafkaUser | None = None) -> list[str]:
     """The arguments of `kafka-storage format`. The id is attached with '=': a state folder may
     keep an id that begins with '-' (written before new_cluster_id avoided them), which as a
-    separate argument would be read as an option ("--cluster-id: expected one argument")."""
-    return ["format", f"--cluster-id={cluster_id}", f"--config={props}"]
+    separate argument would be read as an option ("--cluster-id: expected one argument").
+    The admin's SCRAM credentials are written into the metadata log at format time: the broker
+    needs them to authenticate to itself before any user can be created."""
+    args = ["format", f"--cluster-id={cluster_id}", f"--config={props}"]
+    if admin is not None:
+        scram = f"SCRAM-SHA-512=[name={admin.username},password={admin.password}]"
+        args += ["--add-scram", scram]
+    return args
 
 
 def ensure_formatted(settings: StackSettings) -> Path:
     """Write the broker config and format KRaft storage once per state folder."""
     kafka_dir = settings.state_dir / "kafka"
-    kafka_dir.mkdir(parents=True, exist_ok=True)
+    kafka_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tls = ensure_tls(settings.state_dir / "tls")
+    admin = admin_user(settings)
     props = kafka_dir / "server.properties"
-    props.write_text(server_properties(settings))
+    props.touch(mode=0o600)  # it holds the admin's password
+    props.write_text(server_properties(settings, tls, admin))
+    marker = kafka_dir / SECURITY_MARKER
     if (kafka_dir / "data" / "meta.properties").exists():
-        return props
+        if marker.exists():
+            return props
+        logger.warning(
+            "%s was formatted without authentication: formatting it again (its topics are lost)",
+            kafka_dir / "data",
+        )
+        shutil.rmtree(kafka_dir / "data")
     cluster_id_file = kafka_dir / "cluster-id"
     if not cluster_id_file.exists():
         cluster_id_file.write_text(new_cluster_id())
     cluster_id = cluster_id_file.read_text().strip()
-    cmd = tool_command(settings, "storage", format_args(cluster_id, props))
+    cmd = tool_command(settings, "storage", format_args(cluster_id, props, admin))
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise KafkaSetupError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
+    marker.touch()
     return props
 
 
@@ -299,9 +415,22 @@ def start(settings: StackSettings) -> int:
     return process(settings).start(cmd)
 
 
-async def answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
-    """True when the broker answers a metadata request (what every client does first)."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+def admin_auth(settings: StackSettings) -> KafkaAuth:
+    return KafkaAuth(
+        ADMIN, admin_user(settings).password, tls_files(settings.state_dir / "tls").ca_cert
+    )
+
+
+async def answers(settings: StackSettings, timeout_s: float = 2.0) -> bool:
+    """True when the broker answers the admin's metadata request (what every client does
+    first): TLS, authentication and the broker itself work."""
+    if not tls_files(settings.state_dir / "tls").ca_cert.exists():
+        return False
+    client = AIOKafkaClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        request_timeout_ms=int(timeout_s * 1000),
+        **kafka_clients.security(admin_auth(settings)),
+    )
     # A refused connection is the expected answer while the broker starts: do not log it.
     client_logger = logging.getLogger("aiokafka")
     level = client_logger.level

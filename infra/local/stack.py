@@ -16,6 +16,7 @@ from pathlib import Path
 from infra.local import kafka, minio
 from infra.local.process import ManagedProcess
 from infra.local.settings import Connection, StackSettings
+from infra.local.tls import tls_files
 from schemas.errors import VigieError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def services(settings: StackSettings) -> list[Service]:
             settings.kafka_bootstrap,
             kafka.process(settings),
             lambda: kafka.start(settings),
-            lambda: asyncio.run(kafka.answers(settings.kafka_bootstrap)),
+            lambda: asyncio.run(kafka.answers(settings)),
         ),
         Service(
             "minio",
@@ -94,10 +95,15 @@ def _wait_until_answers(service: Service, timeout_s: float) -> float:
 
 def up(settings: StackSettings, timeout_s: float = 90.0) -> Connection:
     """Fetch/build what is missing, start what is not running, wait until both answer."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Secrets, data and logs live below: nobody but the owner may even list them.
+    settings.state_dir.chmod(0o700)
     # Fetch and build first (slow on a new machine), then start both so their start-ups overlap.
     kafka.ensure_jars(settings)
     minio.ensure_binary(settings)
+    if kafka.runs_unsecured(settings):
+        logger.warning("the running Kafka predates authentication: restarting it secured")
+        kafka.process(settings).stop()
     stack = services(settings)
     for service in stack:
         if service.process.pid() is None and service.answers():
@@ -115,6 +121,7 @@ def up(settings: StackSettings, timeout_s: float = 90.0) -> Connection:
         minio_endpoint=settings.minio_endpoint,
         minio_access_key=creds.access_key,
         minio_secret_key=creds.secret_key,
+        kafka_ca_file=str(tls_files(settings.state_dir / "tls").ca_cert),
     )
     connection.write(settings.connection_file)
     return connection

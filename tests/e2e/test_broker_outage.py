@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from aiokafka import AIOKafkaConsumer
 
 from infra.local import kafka
 from infra.local.settings import StackSettings
+from runtime import kafka_clients
 from schemas.codec import FRAME
-from schemas.topics import MAX_FRAME_BYTES, frames_topic
+from schemas.topics import frames_topic
 from tests.builders import eventually_sync
 from vigie.provisioning import provision_operator_topics
 
@@ -49,7 +49,7 @@ def _free_port() -> int:
 
 def _wait_until_answers(settings: StackSettings, timeout_s: float = 120) -> None:
     eventually_sync(
-        lambda: asyncio.run(kafka.answers(settings.kafka_bootstrap)),
+        lambda: asyncio.run(kafka.answers(settings)),
         timeout_s,
         interval_s=0.5,
         message=f"private Kafka did not answer: {settings.logs_dir / 'kafka.log'}",
@@ -57,8 +57,11 @@ def _wait_until_answers(settings: StackSettings, timeout_s: float = 120) -> None
 
 
 @pytest.fixture
-def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackSettings]:
-    """A Kafka of this test's own, stopped afterwards by its pid file (never the shared one)."""
+def private_kafka(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StackSettings]:
+    """A Kafka of this test's own, stopped afterwards by its pid file (never the shared one).
+    This test's own clients reach it as its admin (its state folder, its CA)."""
     state = tmp_path_factory.mktemp("private-kafka")
     settings = StackSettings.from_env(
         {
@@ -70,6 +73,11 @@ def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackSet
     )
     assert settings.state_dir == state.resolve()
     kafka.start(settings)
+    monkeypatch.setenv("VIGIE_STATE_DIR", str(settings.state_dir))
+    monkeypatch.setenv("VIGIE_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
+    monkeypatch.setenv("VIGIE_MINIO_ENDPOINT", "127.0.0.1:9")  # not used here
+    monkeypatch.setenv("VIGIE_KAFKA_CA", str(settings.state_dir / "tls" / "ca.crt"))
+    monkeypatch.setenv("VIGIE_PRINCIPAL", "vigie-admin")
     try:
         _wait_until_answers(settings)
         yield settings
@@ -120,7 +128,17 @@ def adapter(private_kafka: StackSettings, tmp_path: Path) -> Iterator[tuple[Adap
     log = tmp_path / "adapter.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "vigie", "cameras", "run", "--config", str(config_path)],
+            [
+                sys.executable,
+                "-m",
+                "vigie",
+                "cameras",
+                "run",
+                "--config",
+                str(config_path),
+                "--operator",
+                op,
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -136,13 +154,12 @@ def adapter(private_kafka: StackSettings, tmp_path: Path) -> Iterator[tuple[Adap
 async def _published_since(bootstrap: str, op: str, since: datetime, timeout_s: float) -> bool:
     """Whether a frame captured after `since` reaches the operator's topic within timeout_s
     (the adapter keeps publishing: the topic is read until such a frame, not to its end)."""
-    consumer = AIOKafkaConsumer(
+    consumer = kafka_clients.consumer(
+        bootstrap,
         frames_topic(op),
-        bootstrap_servers=bootstrap,
+        client_id="test-outage",
         group_id=None,
         auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=MAX_FRAME_BYTES,
     )
     deadline = time.monotonic() + timeout_s
     await consumer.start()

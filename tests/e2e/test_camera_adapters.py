@@ -24,11 +24,11 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from aiokafka import AIOKafkaConsumer
 
+from runtime import kafka_clients
 from schemas.codec import CAMERA_EVENT, FRAME
 from schemas.records import CameraEvent, CameraEventKind, Frame
-from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, frames_topic
+from schemas.topics import camera_events_topic, frames_topic
 from tests.peers.mjpeg_server import MjpegServer
 from tests.peers.rtsp_server import RtspServer
 from vigie.provisioning import provision_operator_topics
@@ -170,14 +170,13 @@ def observed(
 
 
 async def _consume(bootstrap: str, op: str) -> Observed:
-    consumer = AIOKafkaConsumer(
+    consumer = kafka_clients.consumer(
+        bootstrap,
         frames_topic(op),
         camera_events_topic(op),
-        bootstrap_servers=bootstrap,
+        client_id="test-camera-adapters",
         group_id=f"test-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=MAX_FRAME_BYTES,
     )
     await consumer.start()
     seen = Observed()

@@ -23,9 +23,10 @@ import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from producers.publisher import Publisher
+from runtime import kafka_clients
 from schemas.config import VigieConfig, parse
 from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US
-from schemas.topics import MAX_FRAME_BYTES, shared_topic
+from schemas.topics import shared_topic
 from streams.geometry import EARTH_RADIUS_M
 from tests.builders import eventually, frame
 from tests.support import run_vigie
@@ -222,11 +223,8 @@ class SharedReader:
     _task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SharedReader:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            max_partition_fetch_bytes=MAX_FRAME_BYTES,
+        self._consumer = kafka_clients.consumer(
+            self.bootstrap, client_id="test-shared-reader", group_id=None
         )
         await self._consumer.start()
         tps = [

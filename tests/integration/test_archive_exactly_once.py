@@ -34,7 +34,7 @@ async def test_kill_9_at_random_points_loses_and_duplicates_no_frame(
     publishing = asyncio.create_task(
         publish_frames(kafka_bootstrap, operator, cameras, per_camera, interval_s=0.1)
     )
-    group = f"archiver-{unique}"
+    group = f"vigie-archiver-{unique}"  # the archiver principal may use its own groups only
     options = ("--default-profile", "mjpeg", "--commit-interval-seconds", "3")
     rng = random.Random(unique)
     logs = [tmp_path / f"archiver-{run}.log" for run in range(4)]

@@ -12,10 +12,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from producers.publisher import Publisher
+from runtime import kafka_clients
 from schemas.codec import CAMERA_EVENT, FRAME, peek_fingerprint
 from schemas.headers import parse_frame_headers
 from schemas.records import CameraEvent, CameraEventKind, Frame
-from schemas.topics import MAX_FRAME_BYTES, camera_events_topic, frames_topic
+from schemas.topics import camera_events_topic, frames_topic
 from tests.builders import frame
 from vigie.provisioning import provision_operator_topics
 
@@ -29,14 +30,13 @@ async def operator(kafka_bootstrap: str, unique: str) -> str:
 
 @pytest.fixture
 async def consumer(kafka_bootstrap: str, operator: str) -> AsyncIterator[AIOKafkaConsumer]:
-    c = AIOKafkaConsumer(
+    c = kafka_clients.consumer(
+        kafka_bootstrap,
         frames_topic(operator),
         camera_events_topic(operator),
-        bootstrap_servers=kafka_bootstrap,
+        client_id="test-frames",
         group_id=f"test-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=MAX_FRAME_BYTES,
     )
     await c.start()
     try:

@@ -11,12 +11,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from infra.provision import describe_topics, provision_topics
+from runtime import kafka_clients
 from schemas.topics import GRANTS, MAX_FRAME_BYTES, catalogue, frames_topic
 
 
 @pytest.fixture
 async def admin(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
-    client = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    client = kafka_clients.admin(kafka_bootstrap)
     await client.start()
     try:
         yield client

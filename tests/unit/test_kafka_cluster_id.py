@@ -70,11 +70,15 @@ def test_ensure_formatted_passes_a_kept_dash_id_with_equals(
     (tmp_path / "kafka" / "cluster-id").write_text(DASH_ID + "\n")
     kafka.ensure_formatted(settings)
     [cmd] = captured
-    assert cmd[cmd.index(kafka.TOOLS["storage"].main_class) + 1 :] == [
+    args = cmd[cmd.index(kafka.TOOLS["storage"].main_class) + 1 :]
+    assert args[:3] == [
         "format",
         f"--cluster-id={DASH_ID}",
         f"--config={tmp_path / 'kafka' / 'server.properties'}",
     ]
+    # The admin's SCRAM credential is written into the metadata at format time.
+    assert args[3] == "--add-scram"
+    assert args[4].startswith("SCRAM-SHA-512=[name=vigie-admin,password=")
 
 
 def test_ensure_formatted_writes_a_new_id_once(tmp_path: Path, captured: list[list[str]]) -> None:

@@ -15,8 +15,11 @@ def _run(args: argparse.Namespace) -> int:
     from consumers.archive.archiver import ArchiverSettings, run
     from consumers.archive.store import archiver_client
     from runtime import connection
+    from runtime.identity import act_as
     from schemas.config import load
+    from schemas.security import ARCHIVER
 
+    act_as(ARCHIVER)
     profiles = {}
     if args.config is not None:
         profiles = {o.id: o.archive_profile for o in load(args.config).operators}
@@ -40,7 +43,9 @@ def _run(args: argparse.Namespace) -> int:
 def _hold(args: argparse.Namespace) -> int:
     from consumers.archive.hold import hold_window
     from runtime import connection
+    from runtime.identity import act_as_operator
 
+    act_as_operator(args.operator)
     conn = connection.load()
     result = asyncio.run(
         hold_window(
@@ -67,7 +72,9 @@ def _hold(args: argparse.Namespace) -> int:
 def _retrieve(args: argparse.Namespace) -> int:
     from consumers.retrieval.service import URL_LIFETIME, retrieve
     from runtime import connection
+    from runtime.identity import act_as_operator
 
+    act_as_operator(args.operator)
     list_only = args.archive_command == "list"
     result = asyncio.run(
         retrieve(
@@ -187,7 +194,9 @@ def register(sub: Subparsers) -> None:
 def _export(args: argparse.Namespace) -> int:
     from consumers.archive.evidence import export_incident
     from runtime import connection
+    from runtime.identity import act_as_operator
 
+    act_as_operator(args.operator)
     package = asyncio.run(
         export_incident(
             connection.load(),

@@ -12,7 +12,7 @@ from schemas.codec import AUDIT_RECORD, DecodeError
 from schemas.records import AuditRecord
 from schemas.topics import AUDIT
 from streams.report import render_report
-from vigie.commands.base import Subparsers, add, group
+from vigie.commands.base import Subparsers, act_as_tooling, add, group
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ async def audit_report(start: datetime, end: datetime) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    act_as_tooling()
     if args.archive:
         from consumers.audit.commands import verify_archive
         from runtime import connection
@@ -97,6 +98,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _audit_archive(_: argparse.Namespace) -> int:
+    act_as_tooling()
     from consumers.audit.commands import archive_trail
     from runtime import connection
 
@@ -104,6 +106,7 @@ def _audit_archive(_: argparse.Namespace) -> int:
 
 
 def _audit_report(args: argparse.Namespace) -> int:
+    act_as_tooling()
     return asyncio.run(audit_report(parse_time(args.from_), parse_time(args.to)))
 
 

@@ -13,6 +13,8 @@ __all__ = [
     "EXAMPLE_CONFIG",
     "Handler",
     "Subparsers",
+    "act_as_operator",
+    "act_as_tooling",
     "actor",
     "add",
     "config_arg",
@@ -63,6 +65,22 @@ def moment(text: str) -> datetime:
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add Z or +01:00")
     return value
+
+
+def act_as_operator(operator: str) -> None:
+    """Kafka clients of this command authenticate as `operator`'s principal."""
+    from runtime.identity import act_as_operator as act
+
+    act(operator)
+
+
+def act_as_tooling() -> None:
+    """Operations and audit commands: the principal VIGIE_PRINCIPAL names, else the admin (the
+    operations team's tooling, like Kafka's own tools)."""
+    from runtime.identity import act_as_admin, current_principal
+
+    if current_principal() is None:
+        act_as_admin()
 
 
 def actor() -> str:

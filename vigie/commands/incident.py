@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from schemas.config import IncidentKind
 from schemas.records import IncidentCommand, IncidentEvent, IncidentEventKind
 from streams.commands import close_record, open_record, update_record
-from vigie.commands.base import Subparsers, add, group
+from vigie.commands.base import Subparsers, act_as_operator, act_as_tooling, add, group
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +170,7 @@ def _incident_hold(args: argparse.Namespace) -> int:
     from consumers.archive.evidence import hold_incident
     from runtime import connection
 
+    act_as_tooling()
     results = asyncio.run(
         hold_incident(
             connection.load(),
@@ -193,6 +194,7 @@ def _incident_hold(args: argparse.Namespace) -> int:
 
 
 def _incident_open(args: argparse.Namespace) -> int:
+    act_as_operator(args.operator)
     return asyncio.run(
         incident_open(
             operator=args.operator,
@@ -208,6 +210,7 @@ def _incident_open(args: argparse.Namespace) -> int:
 
 
 def _incident_update(args: argparse.Namespace) -> int:
+    act_as_operator(args.operator)
     return asyncio.run(
         incident_update(
             incident_id=args.incident_id,
@@ -221,12 +224,14 @@ def _incident_update(args: argparse.Namespace) -> int:
 
 
 def _incident_close(args: argparse.Namespace) -> int:
+    act_as_operator(args.operator)
     return asyncio.run(
         incident_close(incident_id=args.incident_id, user=args.user, operator=args.operator)
     )
 
 
 def _incident_list(_: argparse.Namespace) -> int:
+    act_as_tooling()
     return asyncio.run(incident_list())
 
 

@@ -18,10 +18,13 @@ GRACE_ENV = "VIGIE_POLICY_GRACE_S"
 def policy_worker(config_path: Path, *, app_id: str, grace_s: float | None) -> int:
     """Run one policy worker until SIGTERM or Ctrl-C."""
     from runtime import connection
+    from runtime.identity import act_as
     from schemas.config import load
+    from schemas.security import POLICY
     from streams.incidents import DEFAULT_GRACE_S
     from streams.worker import PolicySettings, run_worker
 
+    act_as(POLICY)
     grace = grace_s if grace_s is not None else float(os.environ.get(GRACE_ENV, DEFAULT_GRACE_S))
     settings = PolicySettings(
         config=load(config_path),

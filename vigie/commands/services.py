@@ -6,30 +6,40 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from vigie.commands.base import Subparsers, add, config_arg, group
+from vigie.commands.base import Subparsers, act_as_tooling, add, config_arg, group
 
 
 def _cameras_run(args: argparse.Namespace) -> int:
     from producers import runner
+    from runtime.identity import act_as_operator
 
+    # An operator's adapters write with its own credentials; adapters of several operators in
+    # one process act as whoever VIGIE_PRINCIPAL names (the broker refuses what it may not do).
+    if args.operator and len(set(args.operator)) == 1:
+        act_as_operator(args.operator[0])
     return runner.main(args.config, operators=args.operator, seconds=args.seconds)
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from runtime.identity import act_as_admin
     from vigie import demo
 
+    act_as_admin()  # it provisions, then starts each service with its own principal
     return demo.run(args.config, seconds=args.seconds, pursue=not args.no_pursuit)
 
 
 def _dashboard(args: argparse.Namespace) -> int:
     from consumers.dashboard import run as dashboard
+    from runtime.identity import act_as_operator
 
+    act_as_operator(args.operator)
     return dashboard.main(args.operator, args.host, args.port)
 
 
 def _tail(args: argparse.Namespace) -> int:
     from vigie import tail
 
+    act_as_tooling()
     return asyncio.run(
         tail.run(
             args.topic, from_beginning=args.from_beginning, limit=args.limit, timeout_s=args.timeout

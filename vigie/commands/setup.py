@@ -10,14 +10,18 @@ from vigie.commands.base import Subparsers, add, config_arg, group
 
 
 def _topics_provision(args: argparse.Namespace) -> int:
+    from runtime.identity import act_as_admin
     from vigie import provisioning
 
+    act_as_admin()
     return asyncio.run(provisioning.provision_topics_command(args.config, strict=args.strict))
 
 
 def _provision(args: argparse.Namespace) -> int:
+    from runtime.identity import act_as_admin
     from vigie import provisioning
 
+    act_as_admin()
     return asyncio.run(provisioning.provision_all_command(args.config))
 
 

@@ -48,6 +48,8 @@ def _kafka_tool(args: argparse.Namespace) -> int:
     if tool_args[:1] == ["--"]:
         tool_args = tool_args[1:]
     tool_args = kafka.with_bootstrap(args.tool, tool_args, settings.kafka_bootstrap)
+    # Operations tooling speaks to the cluster as the admin, over TLS like every client.
+    tool_args = kafka.with_client_config(args.tool, tool_args, kafka.tools_client_config(settings))
     return subprocess.call(kafka.tool_command(settings, args.tool, tool_args))
 
 

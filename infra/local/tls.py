@@ -1,0 +1,141 @@
+"""The local stack's development CA and the server certificate Kafka (and MinIO) present.
+
+Generated into ``<state>/tls`` on the first start, never committed: ``ca.crt`` is what clients
+trust; keys are readable by their owner only. The server certificate names 127.0.0.1 and
+localhost, and serves for client authentication too: Kafka's broker authenticates to its own
+controller listener with it (mutual TLS), as the super user ``User:CN=vigie-kafka``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+__all__ = ["SERVER_CN", "TlsFiles", "ensure_tls", "tls_files"]
+
+SERVER_CN = "vigie-kafka"
+"""Common name of the server certificate; Kafka's principal for it is ``User:CN=vigie-kafka``."""
+VALID_DAYS = 825
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca_cert: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+    """PKCS#8, unencrypted, 0600."""
+    server_pem: Path
+    """Key then certificate chain in one file: Kafka's PEM keystore."""
+
+
+def tls_files(tls_dir: Path) -> TlsFiles:
+    return TlsFiles(
+        ca_cert=tls_dir / "ca.crt",
+        ca_key=tls_dir / "ca.key",
+        server_cert=tls_dir / "server.crt",
+        server_key=tls_dir / "server.key",
+        server_pem=tls_dir / "server.pem",
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _key_bytes(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _cert_bytes(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def ensure_tls(tls_dir: Path) -> TlsFiles:
+    """The CA and server certificate of this state folder, generated once."""
+    files = tls_files(tls_dir)
+    if all(p.exists() for p in (files.ca_cert, files.server_pem, files.server_key)):
+        return files
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Vigie development CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SERVER_CN)]))
+        .issuer_name(ca_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_private(files.ca_key, _key_bytes(ca_key))
+    _write_private(files.server_key, _key_bytes(server_key))
+    _write_private(
+        files.server_pem, _key_bytes(server_key) + _cert_bytes(server_cert) + _cert_bytes(ca_cert)
+    )
+    _write_private(files.server_cert, _cert_bytes(server_cert))
+    # Last: its presence says the set is complete. Public, but kept with the rest.
+    _write_private(files.ca_cert, _cert_bytes(ca_cert))
+    return files
