@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,8 +63,15 @@ class Routed:
     problem: str | None = None
 
 
-def misrouted(topic: str, key: bytes | None, routing: FrameRouting) -> str | None:
-    """Why a frame's headers contradict where it was published, if they do (pure)."""
+def misrouted(
+    topic: str, key: bytes | None, routing: FrameRouting, owners: Mapping[str, str]
+) -> str | None:
+    """Why a frame's headers contradict where it was published, or whose camera it is, if they
+    do (pure). `owners` maps the configured cameras to their operators: an operator that
+    publishes a frame under another operator's camera id is refused, not merely not shared."""
+    owner = owners.get(routing.camera_id)
+    if owner is not None and owner != operator_of(topic):
+        return f"camera {routing.camera_id!r} belongs to {owner!r}, not to the publisher of {topic}"
     if operator_of(topic) != routing.operator:
         return (
             f"header vigie-operator says {routing.operator!r} but the frame was published on"
@@ -81,13 +88,14 @@ def route(
     headers: Sequence[tuple[str, bytes | None]],
     index: GrantIndex,
     now_us: int,
+    owners: Mapping[str, str] | None = None,
 ) -> Routed:
     """The routing of one frame message (pure): headers only, deny by default."""
     try:
         routing = parse_frame_headers(headers)
     except HeaderError as exc:
         return Routed(frozenset(), str(exc))
-    problem = misrouted(topic, key, routing)
+    problem = misrouted(topic, key, routing, owners or {})
     if problem is not None:
         return Routed(frozenset(), problem)
     return Routed(recipients(routing, index, now_us))
@@ -113,7 +121,14 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
         pass  # offsets are committed after every batch: nothing to flush here
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        fresh = [tp for tp in assigned if await self._consumer.committed(tp) is None]
+        # One request for every partition's committed offset (consumer.committed() asks one
+        # partition at a time: hundreds of round trips inside the rebalance).
+        committed = await self._consumer._coordinator.fetch_committed_offsets(list(assigned))
+        fresh = [
+            tp
+            for tp in assigned
+            if tp not in committed or committed[tp].offset is None or committed[tp].offset < 0
+        ]
         if fresh:
             since_ms = int((time.time() - FIRST_READ_S) * 1000)
             found = await self._consumer.offsets_for_times({tp: since_ms for tp in fresh})
@@ -134,8 +149,14 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
 
 class Router:
     def __init__(
-        self, bootstrap: str, group_id: str, index: GrantIndex, index_ready: asyncio.Event
+        self,
+        bootstrap: str,
+        group_id: str,
+        index: GrantIndex,
+        index_ready: asyncio.Event,
+        owners: Mapping[str, str] | None = None,
     ) -> None:
+        self._owners: Mapping[str, str] = owners or {}
         self._index = index
         self._index_ready = index_ready
         self.stats = RouterStats()
@@ -174,7 +195,9 @@ class Router:
         now_us = to_epoch_us(datetime.now(UTC))
         for tp, records in batch.items():
             for record in records:
-                routed = route(record.topic, record.key, record.headers, self._index, now_us)
+                routed = route(
+                    record.topic, record.key, record.headers, self._index, now_us, self._owners
+                )
                 self.stats.frames += 1
                 if routed.problem is not None:
                     self.stats.dead_letters += 1

@@ -195,6 +195,7 @@ class PolicyWorker:
             f"{self.settings.app_id}-router",
             self.index,
             self.index_ready,
+            owners={c.id: c.operator for c in self.settings.config.cameras},
         )
         await self.router.run(stop)
 

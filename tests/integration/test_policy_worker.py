@@ -13,11 +13,13 @@ from typing import TypeVar
 import pytest
 
 from runtime.topic_reader import read_partitions
-from schemas.codec import AUDIT_RECORD, DEAD_LETTER, GRANT, INCIDENT_EVENT, RecordCodec
+from schemas.codec import AUDIT_RECORD, DEAD_LETTER, FRAME, GRANT, INCIDENT_EVENT, RecordCodec
+from schemas.headers import frame_headers
 from schemas.records import AuditAction, DeadLetter, IncidentEvent, IncidentEventKind
 from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from tests.builders import eventually, kafka_producer
+from tests.builders import frame as build_frame
 from tests.integration.policy_world import (
     GRACE_S,
     ORIGIN,
@@ -198,3 +200,39 @@ async def test_frame_with_corrupt_headers_goes_to_dead_letter_with_the_reason(
     assert letter.value == b"corrupt frame body"
     assert letter.error_kind == "HeaderError"
     assert "vigie-capture-us" in letter.reason
+
+
+async def test_a_frame_under_another_operators_camera_is_dead_lettered_not_shared(
+    kafka_bootstrap: str, world: World, worker: WorkerProcess
+) -> None:
+    """The police publish on their own topic a frame that names a transit camera (a forged
+    camera id): while that camera is shared with the police, the frame is neither forwarded nor
+    dropped but kept on `dead-letter` with the reason."""
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    incident = f"inc-forged-{world.police}"
+    async with (
+        SharedReader(kafka_bootstrap, [world.police]) as shared,
+        frame_pump(kafka_bootstrap, world),
+    ):
+        since = now_us()
+        _open(world, incident, *ORIGIN, "--legal-basis", "art. 25")
+        await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
+        async with kafka_producer(kafka_bootstrap, client_id="test-forger") as producer:
+            forged = build_frame(world.police, cams["tc1"], sequence=999_999)
+            await producer.send_and_wait(
+                frames_topic(world.police),
+                key=forged.camera_id.encode(),
+                value=FRAME.encode(forged),
+                headers=frame_headers(forged),
+            )
+
+        async def letters() -> list[DeadLetter]:
+            return [d for d in await _records(kafka_bootstrap, DEAD_LETTER_TOPIC, DEAD_LETTER)
+                    if d.source_topic == frames_topic(world.police)]  # fmt: skip
+
+        found = await eventually(letters, 20, interval_s=0.5, message="no dead letter")
+        result = vigie("incident", "close", incident, "--operator", world.police, "--user", "t")
+        assert result.returncode == 0, result.stderr
+    assert len(found) == 1
+    assert f"belongs to '{world.transit}'" in found[0].reason
+    assert FRAME.decode(found[0].value).sequence == 999_999  # kept whole, for the record
