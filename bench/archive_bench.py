@@ -44,7 +44,7 @@ from consumers.archive.store import archiver_client
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, Connection, StackSettings
 from producers.publisher import Publisher
-from runtime import kafka_clients
+from runtime import connection, kafka_clients
 from runtime.identity import act_as_admin
 from schemas.config import ArchiveProfile
 from schemas.records import Frame, FrameEncoding
@@ -363,12 +363,7 @@ async def main_async(
 ) -> None:
     jpegs = clip_jpegs()
     mean_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
-    root = Minio(
-        conn.minio_endpoint,
-        access_key=conn.minio_access_key,
-        secret_key=conn.minio_secret_key,
-        secure=False,
-    )
+    root = connection.minio_client(conn)
     lines = [
         "## Archive (bench/archive_bench.py)",
         "",

@@ -17,13 +17,19 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from minio import Minio, MinioAdmin
-from minio.commonconfig import ENABLED, Filter
+from minio.commonconfig import COMPLIANCE, ENABLED, Filter
 from minio.error import MinioAdminException
 from minio.lifecycleconfig import Expiration, LifecycleConfig, NoncurrentVersionExpiration, Rule
+from minio.objectlockconfig import DAYS, ObjectLockConfig
+from minio.sseconfig import Rule as SSERule
+from minio.sseconfig import SSEConfig
 
 from runtime.credentials import (
+    MinioUser,
     OperatorCredentials,
+    load_minio_user,
     load_operator_credentials,
+    save_minio_user,
     save_operator_credentials,
 )
 from schemas.errors import VigieError
@@ -107,8 +113,9 @@ async def wait_for_leaders(
 
 
 def ensure_buckets(client: Minio, buckets: Iterable[str], object_lock: bool = True) -> list[str]:
-    """Create the missing buckets; returns those created. Object lock can only be enabled at
-    creation (it also turns on versioning), so archive buckets get it from the start."""
+    """Create the missing buckets, each encrypted at rest; returns those created. Object lock
+    can only be enabled at creation (it also turns on versioning), so archive buckets get it
+    from the start."""
     created: list[str] = []
     for bucket in buckets:
         if client.bucket_exists(bucket):
@@ -116,6 +123,9 @@ def ensure_buckets(client: Minio, buckets: Iterable[str], object_lock: bool = Tr
         client.make_bucket(bucket, object_lock=object_lock)
         logger.info("bucket %s created (object lock %s)", bucket, "on" if object_lock else "off")
         created.append(bucket)
+    for bucket in buckets:
+        # Encrypted at rest by the server (SSE-S3, MinIO's KMS): idempotent.
+        client.set_bucket_encryption(bucket, SSEConfig(SSERule.new_sse_s3_rule()))
     return created
 
 
@@ -153,9 +163,15 @@ def archive_lifecycle(retention_days: int) -> LifecycleConfig:
 
 
 def set_archive_retention(client: Minio, bucket: str, retention_days: int) -> None:
-    """Put the lifecycle rules of :func:`archive_lifecycle` on an archive bucket (idempotent)."""
+    """Every new object version of an archive bucket locked in COMPLIANCE mode for the legal
+    period (nobody, root included, deletes or shortens it; an overwrite leaves the locked
+    version), and the lifecycle rules of :func:`archive_lifecycle` that remove it right after.
+    An evidence hold keeps it longer. Idempotent."""
+    client.set_object_lock_config(bucket, ObjectLockConfig(COMPLIANCE, retention_days, DAYS))
     client.set_bucket_lifecycle(bucket, archive_lifecycle(retention_days))
-    logger.info("bucket %s: lifecycle expiry after %d days", bucket, retention_days)
+    logger.info(
+        "bucket %s: COMPLIANCE retention and lifecycle expiry after %d days", bucket, retention_days
+    )
 
 
 def operator_policy_name(operator: str) -> str:
@@ -181,6 +197,48 @@ def operator_policy(operator: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+ARCHIVER_USER = "vigie-archiver"
+ARCHIVER_POLICY = "vigie-archive-write"
+
+
+def archiver_policy() -> dict[str, Any]:
+    """IAM policy of the archiver's user: put chunks and manifests into archive buckets, read
+    and list them (a replay checks what is stored); no delete, no retention, lifecycle or
+    policy change: evidence cannot be removed by the process that writes it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": ["arn:aws:s3:::archive-*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": ["arn:aws:s3:::archive-*/*"],
+            },
+        ],
+    }
+
+
+def ensure_archiver_user(admin: MinioAdmin, state_dir: Path) -> MinioUser:
+    """Create (or refresh) the archiver's MinIO user and policy; idempotent. Its secret is
+    generated once into the state folder (0600)."""
+    user = load_minio_user(state_dir, ARCHIVER_USER)
+    if user is None:
+        user = MinioUser(access_key=ARCHIVER_USER, secret_key=secrets.token_urlsafe(30))
+        save_minio_user(state_dir, ARCHIVER_USER, user)
+    admin.policy_add(ARCHIVER_POLICY, policy=archiver_policy())
+    admin.user_add(user.access_key, user.secret_key)
+    try:
+        admin.attach_policy([ARCHIVER_POLICY], user=user.access_key)
+    except MinioAdminException as exc:
+        if "PolicyChangeAlreadyApplied" not in str(exc):
+            raise
+    return user
 
 
 def ensure_operator_user(admin: MinioAdmin, state_dir: Path, operator: str) -> OperatorCredentials:

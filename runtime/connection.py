@@ -15,8 +15,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from minio import Minio
+import urllib3
+from minio import Minio, MinioAdmin
+from minio.credentials.providers import StaticProvider
 
 from schemas.errors import VigieError
 
@@ -27,7 +30,9 @@ __all__ = [
     "Connection",
     "StackConfigError",
     "load",
+    "minio_admin",
     "minio_client",
+    "minio_http",
     "state_dir",
 ]
 
@@ -56,6 +61,8 @@ class Connection:
     minio_secret_key: str
     kafka_ca_file: str = ""
     """The CA certificate that signed the brokers' TLS certificates (PEM)."""
+    minio_ca_file: str = ""
+    """The CA certificate that signed MinIO's (PEM); empty: the system's trusted CAs."""
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,14 +99,35 @@ def load(env: Mapping[str, str] | None = None) -> Connection:
             minio_access_key=env.get("VIGIE_MINIO_ACCESS_KEY", ""),
             minio_secret_key=env.get("VIGIE_MINIO_SECRET_KEY", ""),
             kafka_ca_file=env.get("VIGIE_KAFKA_CA", ""),
+            minio_ca_file=env.get("VIGIE_MINIO_CA", ""),
         )
     return Connection.read(state_dir(env) / CONNECTION_FILE)
 
 
-def minio_client(connection: Connection) -> Minio:
+def minio_http(connection: Connection, **pool: Any) -> urllib3.PoolManager:
+    """The HTTPS connection pool of a MinIO client: it verifies MinIO's certificate against
+    the connection's CA (or the system's trusted CAs)."""
+    if connection.minio_ca_file:
+        pool.setdefault("ca_certs", connection.minio_ca_file)
+    return urllib3.PoolManager(cert_reqs="CERT_REQUIRED", **pool)
+
+
+def minio_client(connection: Connection, http: urllib3.PoolManager | None = None) -> Minio:
+    """A MinIO client over TLS with the connection's credentials."""
     return Minio(
         connection.minio_endpoint,
         access_key=connection.minio_access_key,
         secret_key=connection.minio_secret_key,
-        secure=False,  # loopback only; deployments terminate TLS in front of MinIO
+        secure=True,
+        http_client=http or minio_http(connection),
+    )
+
+
+def minio_admin(connection: Connection) -> MinioAdmin:
+    """MinIO's admin API (users, policies) with the connection's (root) credentials."""
+    return MinioAdmin(
+        endpoint=connection.minio_endpoint,
+        credentials=StaticProvider(connection.minio_access_key, connection.minio_secret_key),
+        secure=True,
+        http_client=minio_http(connection),
     )

@@ -13,12 +13,16 @@ from pathlib import Path
 
 __all__ = [
     "KafkaUser",
+    "MinioUser",
     "OperatorCredentials",
     "kafka_user_path",
     "load_kafka_user",
+    "load_minio_user",
     "load_operator_credentials",
+    "minio_user_path",
     "operator_credentials_path",
     "save_kafka_user",
+    "save_minio_user",
     "save_operator_credentials",
 ]
 
@@ -73,6 +77,34 @@ def load_kafka_user(state_dir: Path, principal: str) -> KafkaUser | None:
 
 def save_kafka_user(state_dir: Path, user: KafkaUser) -> None:
     path = kafka_user_path(state_dir, user.username)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text(json.dumps(asdict(user)))
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class MinioUser:
+    """A service's own MinIO user (the archiver's: it may put archive objects, not delete)."""
+
+    access_key: str
+    secret_key: str
+
+
+def minio_user_path(state_dir: Path, name: str) -> Path:
+    return state_dir / "minio" / "services" / f"{name}.json"
+
+
+def load_minio_user(state_dir: Path, name: str) -> MinioUser | None:
+    path = minio_user_path(state_dir, name)
+    if not path.exists():
+        return None
+    return MinioUser(**json.loads(path.read_text()))
+
+
+def save_minio_user(state_dir: Path, name: str, user: MinioUser) -> None:
+    path = minio_user_path(state_dir, name)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
     tmp.touch(mode=0o600)

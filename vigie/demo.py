@@ -256,7 +256,7 @@ def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
             f"  policy worker log:    {settings.logs_dir}/policy-worker.log",
             "  Kafka tooling:        vigie kafka topics --list",
             "                        vigie kafka consumer-groups --list",
-            f"  MinIO (S3 API):       http://{settings.minio_endpoint}",
+            f"  MinIO (S3 API):       https://{settings.minio_endpoint} (CA: <state>/tls/ca.crt)",
             f"  adapter logs:         {settings.logs_dir}/cameras-*.log",
             f"  archive:              vigie archive list --operator {first} --camera <id>"
             " --from <t> --to <t>",

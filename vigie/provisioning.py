@@ -8,9 +8,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from minio import MinioAdmin
-from minio.credentials.providers import StaticProvider
-
 from infra import provision, security
 from infra.local.settings import Connection, StackSettings
 from runtime import connection, kafka_clients
@@ -145,12 +142,9 @@ def provision_archives(conn: Connection, config: VigieConfig) -> int:
     """Each operator's archive retention (bucket lifecycle) and its own MinIO user; the
     users' credentials go to the state folder (mode 0600)."""
     client = connection.minio_client(conn)
-    admin = MinioAdmin(
-        endpoint=conn.minio_endpoint,
-        credentials=StaticProvider(conn.minio_access_key, conn.minio_secret_key),
-        secure=False,
-    )
+    admin = connection.minio_admin(conn)
     state_dir = StackSettings.from_env().state_dir
+    provision.ensure_archiver_user(admin, state_dir)
     for operator in config.operators:
         provision.set_archive_retention(
             client, archive_bucket(operator.id), operator.retention_days

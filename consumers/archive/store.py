@@ -22,7 +22,7 @@ from consumers.archive import manifest as manifests
 from consumers.archive.catalog import read_manifest
 from consumers.archive.chunker import Chunk
 from consumers.archive.encode import EncodedChunk
-from runtime.connection import Connection
+from runtime.connection import Connection, minio_client, minio_http
 from schemas.storage import (
     archive_bucket,
     archive_hour_prefix,
@@ -43,18 +43,13 @@ STORE_ERRORS: tuple[type[Exception], ...] = (MinioException, urllib3.exceptions.
 def archiver_client(connection: Connection, pool_size: int = 8) -> Minio:
     """A MinIO client with short timeouts and few retries: the archiver has its own backoff
     and must notice an outage quickly instead of hanging in a request."""
-    http = urllib3.PoolManager(
+    http = minio_http(
+        connection,
         timeout=urllib3.Timeout(connect=3.0, read=30.0),
         maxsize=pool_size,
         retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
     )
-    return Minio(
-        connection.minio_endpoint,
-        access_key=connection.minio_access_key,
-        secret_key=connection.minio_secret_key,
-        secure=False,
-        http_client=http,
-    )
+    return minio_client(connection, http)
 
 
 class ChunkStore:

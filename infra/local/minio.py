@@ -7,11 +7,13 @@ pinned version; root credentials are generated on the first start and kept in th
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from infra.local.process import ManagedProcess
 from infra.local.settings import StackSettings
+from infra.local.tls import ensure_tls, tls_files
 from schemas.errors import VigieError
 
 logger = logging.getLogger(__name__)
@@ -87,6 +90,21 @@ def root_credentials(settings: StackSettings) -> RootCredentials:
     return creds
 
 
+KMS_KEY_NAME = "vigie-at-rest"
+
+
+def kms_key(settings: StackSettings) -> str:
+    """``<name>:<base64 of 32 random bytes>``, generated once into the state folder (0600)."""
+    path = settings.state_dir / "minio" / "kms-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(f"{KMS_KEY_NAME}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
+        tmp.replace(path)
+    return path.read_text().strip()
+
+
 def process(settings: StackSettings) -> ManagedProcess:
     data = settings.state_dir / "minio" / "data"
     return ManagedProcess(
@@ -102,11 +120,15 @@ def start(settings: StackSettings) -> int:
     creds = root_credentials(settings)
     data = settings.state_dir / "minio" / "data"
     data.mkdir(parents=True, exist_ok=True)
+    certs = _certs_dir(settings)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", str(settings.state_dir)),
         "MINIO_ROOT_USER": creds.access_key,
         "MINIO_ROOT_PASSWORD": creds.secret_key,
+        # MinIO's built-in KMS with a key of this state folder: buckets that ask for it
+        # (every Vigie bucket, see infra.provision.ensure_buckets) are encrypted at rest.
+        "MINIO_KMS_SECRET_KEY": kms_key(settings),
         "MINIO_BROWSER": "off",
         "MINIO_UPDATE": "off",
         "MINIO_CI_CD": "1",
@@ -119,16 +141,44 @@ def start(settings: StackSettings) -> int:
         settings.minio_endpoint,
         "--console-address",
         f"127.0.0.1:{settings.minio_console_port}",
+        "--certs-dir",
+        str(certs),
         str(data),
     ]
     return process(settings).start(argv, env=env)
 
 
-def answers(endpoint: str, timeout_s: float = 2.0) -> bool:
-    """True when MinIO's readiness endpoint says it can serve requests."""
-    url = f"http://{endpoint}/minio/health/ready"
+def _certs_dir(settings: StackSettings) -> Path:
+    """MinIO serves HTTPS only, with the stack's server certificate (public.crt, private.key
+    in its certs folder; the CA's certificate is what clients trust)."""
+    tls = ensure_tls(settings.state_dir / "tls")
+    certs = settings.state_dir / "minio" / "certs"
+    certs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    shutil.copyfile(tls.server_cert, certs / "public.crt")
+    key = certs / "private.key"
+    key.touch(mode=0o600)
+    key.write_bytes(tls.server_key.read_bytes())
+    return certs
+
+
+def runs_without_tls(settings: StackSettings) -> bool:
+    """A MinIO of this state folder runs, started before it had a certificate."""
+    certs = settings.state_dir / "minio" / "certs" / "public.crt"
+    return process(settings).pid() is not None and not certs.exists()
+
+
+def ca_file(settings: StackSettings) -> Path:
+    return tls_files(settings.state_dir / "tls").ca_cert
+
+
+def answers(endpoint: str, ca: Path, timeout_s: float = 2.0) -> bool:
+    """True when MinIO's readiness endpoint says, over verified TLS, it can serve requests."""
+    if not ca.exists():
+        return False
+    url = f"https://{endpoint}/minio/health/ready"
+    context = ssl.create_default_context(cafile=str(ca))
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        with urllib.request.urlopen(url, timeout=timeout_s, context=context) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, TimeoutError):
         return False

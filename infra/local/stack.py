@@ -63,7 +63,7 @@ def services(settings: StackSettings) -> list[Service]:
             settings.minio_endpoint,
             minio.process(settings),
             lambda: minio.start(settings),
-            lambda: minio.answers(settings.minio_endpoint),
+            lambda: minio.answers(settings.minio_endpoint, minio.ca_file(settings)),
         ),
     ]
 
@@ -104,6 +104,9 @@ def up(settings: StackSettings, timeout_s: float = 90.0) -> Connection:
     if kafka.runs_unsecured(settings):
         logger.warning("the running Kafka predates authentication: restarting it secured")
         kafka.process(settings).stop()
+    if minio.runs_without_tls(settings):
+        logger.warning("the running MinIO serves plain HTTP: restarting it with TLS")
+        minio.process(settings).stop()
     stack = services(settings)
     for service in stack:
         if service.process.pid() is None and service.answers():
@@ -122,6 +125,7 @@ def up(settings: StackSettings, timeout_s: float = 90.0) -> Connection:
         minio_access_key=creds.access_key,
         minio_secret_key=creds.secret_key,
         kafka_ca_file=str(tls_files(settings.state_dir / "tls").ca_cert),
+        minio_ca_file=str(tls_files(settings.state_dir / "tls").ca_cert),
     )
     connection.write(settings.connection_file)
     return connection

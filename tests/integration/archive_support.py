@@ -18,8 +18,9 @@ import numpy as np
 from minio import Minio
 
 from consumers.archive.archiver import Archiver, ArchiverSettings
-from infra.provision import ensure_buckets
+from infra.provision import ensure_archiver_user, ensure_buckets
 from producers.publisher import Publisher
+from runtime import connection
 from schemas.storage import archive_bucket
 from tests.builders import frame, poll
 from vigie.provisioning import provision_operator_topics
@@ -43,6 +44,10 @@ def jpegs(count: int = 8) -> list[bytes]:
 async def provision_operator(bootstrap: str, minio: Minio, operator: str) -> None:
     await provision_operator_topics(bootstrap, [operator])
     await asyncio.to_thread(ensure_buckets, minio, [archive_bucket(operator)])
+    # The archiver process writes with its own MinIO user, as `vigie provision` sets it up.
+    await asyncio.to_thread(
+        ensure_archiver_user, connection.minio_admin(connection.load()), connection.state_dir()
+    )
 
 
 async def publish_frames(

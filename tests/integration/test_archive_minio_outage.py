@@ -4,6 +4,7 @@ the frames, and once MinIO is back every frame is archived exactly once."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from minio import Minio
 
@@ -11,6 +12,7 @@ from consumers.archive.archiver import Archiver, ArchiverSettings
 from consumers.archive.store import archiver_client
 from infra.local import minio as local_minio
 from infra.local.settings import Connection, StackSettings
+from runtime import connection
 from tests.builders import eventually
 from tests.integration.archive_support import (
     archived_sequences,
@@ -22,7 +24,9 @@ from tests.integration.archive_support import (
 
 async def _wait_answers(endpoint: str, timeout_s: float = 60.0) -> None:
     await eventually(
-        lambda: asyncio.to_thread(local_minio.answers, endpoint, 1.0),
+        lambda: asyncio.to_thread(
+            local_minio.answers, endpoint, Path(connection.load().minio_ca_file), 1.0
+        ),
         timeout_s,
         interval_s=0.2,
         message="MinIO did not come back",

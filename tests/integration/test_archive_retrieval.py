@@ -5,15 +5,16 @@ out (short-lived presigned URLs) once the `grants` topic holds one; every answer
 from __future__ import annotations
 
 import asyncio
+import ssl
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from minio import Minio, MinioAdmin
-from minio.credentials.providers import StaticProvider
+from minio import Minio
 
 from infra.local.settings import Connection, StackSettings
 from infra.provision import ensure_operator_user
+from runtime import connection
 from runtime.topic_reader import read_topic
 from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
@@ -26,7 +27,10 @@ START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def _download(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    """A presigned URL fetched as a user's browser would: HTTPS, MinIO's certificate checked
+    against the stack's CA."""
+    context = ssl.create_default_context(cafile=connection.load().minio_ca_file)
+    with urllib.request.urlopen(url, timeout=10, context=context) as response:
         data: bytes = response.read()
     return data
 
@@ -58,11 +62,7 @@ async def test_own_archive_directly_another_only_with_an_archive_grant_all_audit
     owner, other = f"own-{unique}", f"oth-{unique}"
     for op in (owner, other):
         await provision_operator(kafka_bootstrap, minio_client, op)
-    admin = MinioAdmin(
-        endpoint=live_stack.minio_endpoint,
-        credentials=StaticProvider(live_stack.minio_access_key, live_stack.minio_secret_key),
-        secure=False,
-    )
+    admin = connection.minio_admin(live_stack)
     await asyncio.to_thread(ensure_operator_user, admin, stack_settings.state_dir, owner)
     await publish_frames(kafka_bootstrap, owner, ["cam-a"], 30, interval_s=0.0)
     await archive_once(kafka_bootstrap, minio_client, owner, 30)
@@ -98,7 +98,7 @@ async def test_own_archive_directly_another_only_with_an_archive_grant_all_audit
 
     allowed = await asyncio.to_thread(run_vigie, "archive", "get", *_window(other, owner))
     assert allowed.returncode == 0, allowed.stderr
-    urls = [line.split()[-1] for line in allowed.stdout.splitlines() if "http://" in line]
+    urls = [line.split()[-1] for line in allowed.stdout.splitlines() if "https://" in line]
     assert len(urls) == 2
     video = await asyncio.to_thread(_download, urls[0])
     assert video[4:8] == b"ftyp"  # an MP4, fetched without any credentials

@@ -5,6 +5,7 @@ hold that nobody can delete; per-operator credentials that read their own bucket
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import uuid
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import av
 import pytest
-from minio import Minio, MinioAdmin
-from minio.credentials.providers import StaticProvider
+from minio import Minio
 from minio.error import S3Error
 
 from consumers.archive import manifest as manifests
 from consumers.archive.hold import hold_window
 from infra.provision import ensure_operator_user, set_archive_retention
+from runtime import connection
 from runtime.connection import Connection
 from runtime.topic_reader import read_topic
 from schemas.codec import AUDIT_RECORD
@@ -158,22 +159,17 @@ async def test_operator_credentials_read_their_own_archive_and_are_refused_anoth
 ) -> None:
     other = f"op-{uuid.uuid4().hex[:8]}"
     await provision_operator(kafka_bootstrap, minio_client, other)
-    admin = MinioAdmin(
-        endpoint=live_stack.minio_endpoint,
-        credentials=StaticProvider(live_stack.minio_access_key, live_stack.minio_secret_key),
-        secure=False,
-    )
+    admin = connection.minio_admin(live_stack)
     creds = await asyncio.to_thread(ensure_operator_user, admin, tmp_path, archived)
     again = await asyncio.to_thread(ensure_operator_user, admin, tmp_path, archived)
     assert again == creds  # idempotent: same user, same secret
     secret_file = tmp_path / "minio" / "operators" / f"{archived}.json"
     assert secret_file.stat().st_mode & 0o777 == 0o600
     await asyncio.sleep(0.5)  # IAM changes reach the S3 API asynchronously
-    own = Minio(
-        live_stack.minio_endpoint,
-        access_key=creds.access_key,
-        secret_key=creds.secret_key,
-        secure=False,
+    own = connection.minio_client(
+        dataclasses.replace(
+            live_stack, minio_access_key=creds.access_key, minio_secret_key=creds.secret_key
+        )
     )
     bucket = archive_bucket(archived)
     keys = [o.object_name or "" for o in own.list_objects(bucket, recursive=True)]

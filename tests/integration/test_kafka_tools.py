@@ -18,6 +18,7 @@ from aiokafka.admin import NewTopic
 from infra.local.kafka import TOOLS
 from runtime import kafka_clients
 from tests.builders import kafka_producer
+from vigie.provisioning import provision_operator_topics
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +55,8 @@ async def _topic_with_records(bootstrap: str, topic: str) -> None:
 def topic(kafka_bootstrap: str) -> str:
     name = f"kafka-tools-{uuid.uuid4().hex[:8]}"
     asyncio.run(_topic_with_records(kafka_bootstrap, name))
+    # An operator provisioned as `vigie provision` does: its principals' ACLs exist to list.
+    asyncio.run(provision_operator_topics(kafka_bootstrap, [f"tools-{uuid.uuid4().hex[:6]}"]))
     return name
 
 

@@ -5,10 +5,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 from pathlib import Path
 
+from runtime.connection import Connection
 from schemas.config import ArchiveProfile
+from schemas.security import ARCHIVER
 from vigie.commands.base import Handler, Subparsers, actor, add, group, moment
+
+
+def _as_archiver(conn: Connection) -> Connection:
+    """The connection with the archiver's own MinIO user (it may not delete), never root."""
+    from runtime import connection
+    from runtime.credentials import load_minio_user
+    from schemas.errors import VigieError
+
+    user = load_minio_user(connection.state_dir(), ARCHIVER)
+    if user is None:
+        raise VigieError("no MinIO user for the archiver: run `vigie provision` first")
+    return dataclasses.replace(
+        conn, minio_access_key=user.access_key, minio_secret_key=user.secret_key
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -17,13 +34,12 @@ def _run(args: argparse.Namespace) -> int:
     from runtime import connection
     from runtime.identity import act_as
     from schemas.config import load
-    from schemas.security import ARCHIVER
 
     act_as(ARCHIVER)
     profiles = {}
     if args.config is not None:
         profiles = {o.id: o.archive_profile for o in load(args.config).operators}
-    conn = connection.load()
+    conn = _as_archiver(connection.load())
     settings = ArchiverSettings(
         bootstrap=conn.kafka_bootstrap,
         group_id=args.group,

@@ -14,7 +14,8 @@ def _up(args: argparse.Namespace) -> int:
     settings = StackSettings.from_env()
     connection = stack.up(settings, timeout_s=args.timeout)
     print(f"kafka  {connection.kafka_bootstrap}")
-    print(f"minio  http://{connection.minio_endpoint}")
+    print(f"minio  https://{connection.minio_endpoint}")
+    print(f"CA     {connection.kafka_ca_file} (trusted by every client)")
     print(f"root credentials in {settings.state_dir / 'minio'}")
     print(f"connection file {settings.connection_file}")
     return 0
