@@ -13,14 +13,14 @@ from schemas.records import DeadLetter
 def _headers(
     headers: Iterable[tuple[str, bytes | None]] | Mapping[str, bytes | None] | None,
 ) -> dict[str, bytes]:
-    # aiokafka gives a sequence of pairs, Faust a mapping; a null header value becomes b"".
+    # aiokafka gives a sequence of pairs, others a mapping; a null header value becomes b"".
     pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
     return {name: value or b"" for name, value in pairs}
 
 
 def dead_letter_for(message: Any, *, stage: str, error_kind: str, reason: str) -> DeadLetter:
     """A DeadLetter for a consumed message (anything with topic, partition, offset, key, value
-    and headers: an aiokafka ConsumerRecord or a Faust message)."""
+    and headers, such as an aiokafka ConsumerRecord)."""
     return DeadLetter(
         time=datetime.now(UTC),
         stage=stage,

@@ -1,9 +1,10 @@
 """The live router: frames of every operator to `shared.<grantee>` for each live grant.
 
 A consumer group of its own on `frames.*` (pattern subscription, so a new operator's topic is
-picked up without a restart), run inside the policy worker next to the Faust agents and fed by
-the same GrantIndex. It is a plain aiokafka loop rather than a Faust agent on purpose:
-faust-streaming 0.15's aiokafka driver cannot subscribe by pattern, its per-event machinery
+picked up without a restart), run inside the policy worker next to the incidents and sealer
+loops and fed by the same GrantIndex. It was a plain aiokafka loop before the other two left
+Faust, for its own reasons: faust-streaming 0.15's aiokafka driver cannot subscribe by
+pattern, its per-event machinery
 halved the forwarding rate (0.44 of raw aiokafka), and a worker restarting with a backlog
 skipped a contiguous run of frames until its next restart (see docs/benchmarks.md).
 

@@ -4,8 +4,8 @@ An incident command (open, update, close) and the incident's current state go in
 and every record to publish come out (:func:`handle`): grants for the compacted ``grants`` topic,
 incident events for dashboards, audit record drafts (sealed into the hash chain by
 ``schemas.audit_chain.seal``). Time passing (grace periods, agreement expiry) is the same
-computation driven by a timer instead of a command (:func:`tick`). A Faust agent only calls these
-and sends what they return.
+computation driven by a timer instead of a command (:func:`tick`). The worker's command loop
+(``streams.incident_processor``) only calls these and sends what they return.
 
 Decisions, where the design leaves room:
 
