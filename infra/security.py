@@ -32,6 +32,7 @@ from confluent_kafka.admin._scram import (
 
 from runtime.credentials import KafkaUser, load_kafka_user, save_kafka_user
 from runtime.identity import KafkaAuth
+from runtime.kafka_clients import librdkafka_security
 from schemas.errors import VigieError
 from schemas.security import ADMIN, Acl, Operation, Pattern, Resource, desired_acls, principals
 
@@ -65,16 +66,7 @@ def plan(
 
 
 def _admin_client(bootstrap: str, auth: KafkaAuth) -> AdminClient:
-    return AdminClient(
-        {
-            "bootstrap.servers": bootstrap,
-            "security.protocol": "SASL_SSL",
-            "sasl.mechanisms": "SCRAM-SHA-512",
-            "sasl.username": auth.username,
-            "sasl.password": auth.password,
-            "ssl.ca.location": str(auth.ca_file),
-        }
-    )
+    return AdminClient({"bootstrap.servers": bootstrap, **librdkafka_security(auth)})
 
 
 _RESOURCE = {Resource.TOPIC: ResourceType.TOPIC, Resource.GROUP: ResourceType.GROUP}

@@ -21,6 +21,7 @@ import urllib3
 from minio import Minio, MinioAdmin
 from minio.credentials.providers import StaticProvider
 
+from runtime.credentials import write_private
 from schemas.errors import VigieError
 
 __all__ = [
@@ -65,12 +66,8 @@ class Connection:
     """The CA certificate that signed MinIO's (PEM); empty: the system's trusted CAs."""
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         # The file holds the MinIO root secret: readable by its owner only.
-        tmp.touch(mode=0o600)
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        tmp.replace(path)
+        write_private(path, json.dumps(asdict(self), indent=2))
 
     @classmethod
     def read(cls, path: Path) -> Connection:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 __all__ = [
     "KafkaUser",
@@ -24,7 +27,31 @@ __all__ = [
     "save_kafka_user",
     "save_minio_user",
     "save_operator_credentials",
+    "write_private",
 ]
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write a secret atomically, readable by its owner only (folder 0700, file 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.touch(mode=0o600)
+    if isinstance(data, bytes):
+        tmp.write_bytes(data)
+    else:
+        tmp.write_text(data)
+    tmp.replace(path)
+
+
+def _load(path: Path, kind: type[T]) -> T | None:
+    if not path.exists():
+        return None
+    fields: dict[str, Any] = json.loads(path.read_text())
+    return kind(**fields)
+
+
+def _save(path: Path, record: Any) -> None:
+    write_private(path, json.dumps(asdict(record)))
 
 
 @dataclass(frozen=True)
@@ -41,19 +68,11 @@ def operator_credentials_path(state_dir: Path, operator: str) -> Path:
 
 
 def load_operator_credentials(state_dir: Path, operator: str) -> OperatorCredentials | None:
-    path = operator_credentials_path(state_dir, operator)
-    if not path.exists():
-        return None
-    return OperatorCredentials(**json.loads(path.read_text()))
+    return _load(operator_credentials_path(state_dir, operator), OperatorCredentials)
 
 
 def save_operator_credentials(state_dir: Path, creds: OperatorCredentials) -> None:
-    path = operator_credentials_path(state_dir, creds.operator)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_text(json.dumps(asdict(creds)))
-    tmp.replace(path)
+    _save(operator_credentials_path(state_dir, creds.operator), creds)
 
 
 @dataclass(frozen=True)
@@ -69,19 +88,11 @@ def kafka_user_path(state_dir: Path, principal: str) -> Path:
 
 
 def load_kafka_user(state_dir: Path, principal: str) -> KafkaUser | None:
-    path = kafka_user_path(state_dir, principal)
-    if not path.exists():
-        return None
-    return KafkaUser(**json.loads(path.read_text()))
+    return _load(kafka_user_path(state_dir, principal), KafkaUser)
 
 
 def save_kafka_user(state_dir: Path, user: KafkaUser) -> None:
-    path = kafka_user_path(state_dir, user.username)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_text(json.dumps(asdict(user)))
-    tmp.replace(path)
+    _save(kafka_user_path(state_dir, user.username), user)
 
 
 @dataclass(frozen=True)
@@ -97,16 +108,8 @@ def minio_user_path(state_dir: Path, name: str) -> Path:
 
 
 def load_minio_user(state_dir: Path, name: str) -> MinioUser | None:
-    path = minio_user_path(state_dir, name)
-    if not path.exists():
-        return None
-    return MinioUser(**json.loads(path.read_text()))
+    return _load(minio_user_path(state_dir, name), MinioUser)
 
 
 def save_minio_user(state_dir: Path, name: str, user: MinioUser) -> None:
-    path = minio_user_path(state_dir, name)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_text(json.dumps(asdict(user)))
-    tmp.replace(path)
+    _save(minio_user_path(state_dir, name), user)

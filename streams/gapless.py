@@ -37,6 +37,7 @@ __all__ = ["Admitted", "Gap", "GapStats", "GaplessConsumer", "admit"]
 logger = logging.getLogger(__name__)
 
 PartitionsCallback = Callable[[set[TopicPartition]], Awaitable[None]]
+BatchHandler = Callable[[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +172,20 @@ class GaplessConsumer:
         if self._consumer is None:
             raise RuntimeError("GaplessConsumer used before start()")
         return self._consumer
+
+    async def consume(self, stop: asyncio.Event, handle: BatchHandler) -> None:
+        """Join the group and hand each contiguous batch to `handle`, then commit, until `stop`
+        (the member leaves the group when it returns or fails)."""
+        await self.start()
+        try:
+            while not stop.is_set():
+                async with self.lock:
+                    batch = await self.batch(timeout_ms=200)
+                    if batch:
+                        await handle(batch)
+                    await self.commit()
+        finally:
+            await self.stop()
 
     async def batch(
         self, timeout_ms: int = 200, max_records: int = 500

@@ -24,12 +24,11 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.partitioner import murmur2
 
+from runtime.dead_letters import send_dead_letter
 from runtime.topic_reader import read_partitions
-from schemas.codec import DEAD_LETTER, GRANT, INCIDENT_COMMAND, INCIDENT_EVENT, DecodeError
+from schemas.codec import GRANT, INCIDENT_COMMAND, INCIDENT_EVENT, DecodeError
 from schemas.config import VigieConfig
-from schemas.dead_letters import dead_letter_for
 from schemas.records import AuditRecord
-from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from schemas.topics import GRANTS, INCIDENT_COMMANDS, INCIDENT_STATE, INCIDENTS
 from streams.commands import BadCommand, to_command
 from streams.gapless import GaplessConsumer
@@ -157,17 +156,14 @@ class IncidentProcessor:
     # ------------------------------------------------------------------ commands
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.member.start()
-        try:
-            while not stop.is_set():
-                async with self.member.lock:
-                    batch = await self.member.batch(timeout_ms=200)
-                    for records in batch.values():
-                        for record in records:
-                            await self._command(record)
-                    await self.member.commit()
-        finally:
-            await self.member.stop()
+        await self.member.consume(stop, self._commands)
+
+    async def _commands(
+        self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        for records in batch.values():
+            for record in records:
+                await self._command(record)
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], kind: str, reason: str
@@ -180,9 +176,10 @@ class IncidentProcessor:
             record.offset,
             reason,
         )
-        letter = dead_letter_for(record, stage=STAGE, error_kind=kind, reason=reason)
-        await self._producer.send_and_wait(
-            DEAD_LETTER_TOPIC, key=record.topic.encode(), value=DEAD_LETTER.encode(letter)
+        await (
+            await send_dead_letter(
+                self._producer, record, stage=STAGE, error_kind=kind, reason=reason
+            )
         )
 
     async def _command(self, record: ConsumerRecord[bytes, bytes]) -> None:

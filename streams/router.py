@@ -34,10 +34,8 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 
 from runtime import kafka_clients
-from schemas.codec import DEAD_LETTER
-from schemas.dead_letters import dead_letter_for
+from runtime.dead_letters import send_dead_letter
 from schemas.headers import FrameRouting, HeaderError, parse_frame_headers, to_epoch_us
-from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from schemas.topics import FRAMES_PATTERN, operator_of, shared_topic
 from streams.policy import GrantIndex, recipients
 
@@ -100,11 +98,6 @@ def route(
     if problem is not None:
         return Routed(frozenset(), problem)
     return Routed(recipients(routing, index, now_us))
-
-
-def dead_letter(record: ConsumerRecord[bytes, bytes], reason: str) -> bytes:
-    letter = dead_letter_for(record, stage=STAGE, error_kind="HeaderError", reason=reason)
-    return DEAD_LETTER.encode(letter)
 
 
 class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -210,10 +203,12 @@ class Router:
                         routed.problem,
                     )
                     acks.append(
-                        await self._producer.send(
-                            DEAD_LETTER_TOPIC,
-                            key=record.topic.encode(),
-                            value=dead_letter(record, routed.problem),
+                        await send_dead_letter(
+                            self._producer,
+                            record,
+                            stage=STAGE,
+                            error_kind="HeaderError",
+                            reason=routed.problem,
                         )
                     )
                 headers = [(n, v or b"") for n, v in record.headers] if routed.grantees else []

@@ -16,13 +16,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from runtime.dead_letters import send_dead_letter
 from runtime.topic_reader import read_partitions
 from schemas.audit_chain import GENESIS, seal
-from schemas.codec import AUDIT_RECORD, DEAD_LETTER, DecodeError
-from schemas.dead_letters import dead_letter_for
+from schemas.codec import AUDIT_RECORD, DecodeError
 from schemas.records import AuditRecord
 from schemas.topics import AUDIT, AUDIT_DRAFTS
-from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from streams.gapless import GaplessConsumer
 
 __all__ = ["AuditChains", "AuditSealer"]
@@ -81,7 +80,6 @@ class AuditSealer:
         self._bootstrap = bootstrap
         self._producer = producer
         self.chains = AuditChains()
-        self.sealed = 0
         self.member = GaplessConsumer(
             bootstrap=bootstrap,
             group_id=group_id,
@@ -105,16 +103,13 @@ class AuditSealer:
             self.chains.forget(tp.partition)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.member.start()
-        try:
-            while not stop.is_set():
-                async with self.member.lock:
-                    batch = await self.member.batch(timeout_ms=200)
-                    for tp, records in batch.items():
-                        await self._seal(tp.partition, records)
-                    await self.member.commit()
-        finally:
-            await self.member.stop()
+        await self.member.consume(stop, self._seal_batch)
+
+    async def _seal_batch(
+        self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        for tp, records in batch.items():
+            await self._seal(tp.partition, records)
 
     async def _seal(self, partition: int, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Chain the drafts in order; the records of the run are sent together and the run
@@ -124,14 +119,13 @@ class AuditSealer:
             try:
                 draft = AUDIT_RECORD.decode(message.value or b"")
             except DecodeError as exc:
-                letter = dead_letter_for(
-                    message, stage=STAGE, error_kind="DecodeError", reason=exc.reason
-                )
                 acks.append(
-                    await self._producer.send(
-                        DEAD_LETTER_TOPIC,
-                        key=message.topic.encode(),
-                        value=DEAD_LETTER.encode(letter),
+                    await send_dead_letter(
+                        self._producer,
+                        message,
+                        stage=STAGE,
+                        error_kind="DecodeError",
+                        reason=exc.reason,
                     )
                 )
                 continue
@@ -144,5 +138,4 @@ class AuditSealer:
                 )
             )
             self.chains.appended(partition, sealed)
-            self.sealed += 1
         await asyncio.gather(*acks)

@@ -21,7 +21,7 @@ from schemas.errors import VigieError
 from schemas.records import Grant
 from streams.incidents import Incident, TrackedGrant
 
-__all__ = ["STATE_FORMAT", "StateError", "decode_state", "encode_state", "state_json_schema"]
+__all__ = ["STATE_FORMAT", "StateError", "decode_state", "encode_state"]
 
 STATE_FORMAT = 1
 """Version of the state document; a worker refuses a format it does not know."""
@@ -82,8 +82,3 @@ def decode_state(data: bytes) -> Incident:
     if naive:
         raise StateError(f"invalid incident state: naive time at {', '.join(naive)}")
     return incident
-
-
-def state_json_schema() -> dict[str, Any]:
-    """The JSON schema of the state document's ``state`` (for operators and docs)."""
-    return _ADAPTER.json_schema()

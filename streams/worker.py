@@ -25,14 +25,13 @@ from typing import Any
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from runtime import kafka_clients
+from runtime.dead_letters import send_dead_letter
 from runtime.topic_reader import partitions_of, reader
-from schemas.codec import AUDIT_RECORD, DEAD_LETTER, GRANT, DecodeError
+from schemas.codec import AUDIT_RECORD, GRANT, DecodeError
 from schemas.config import VigieConfig
-from schemas.dead_letters import dead_letter_for
 from schemas.errors import VigieError
 from schemas.records import AuditRecord
 from schemas.topics import AUDIT_DRAFTS, GRANTS, INCIDENT_COMMANDS, Sizing
-from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from streams.forwarding import forwarding_audit
 from streams.incident_processor import IncidentProcessor
 from streams.incidents import DEFAULT_GRACE_S
@@ -243,11 +242,8 @@ class PolicyWorker:
             grant = GRANT.decode(record.value)
         except DecodeError as exc:
             logger.warning("grants offset %d: %s", record.offset, exc.reason)
-            letter = dead_letter_for(
-                record, stage="policy", error_kind="DecodeError", reason=exc.reason
-            )
-            await self.producer.send(
-                DEAD_LETTER_TOPIC, key=GRANTS.encode(), value=DEAD_LETTER.encode(letter)
+            await send_dead_letter(
+                self.producer, record, stage="policy", error_kind="DecodeError", reason=exc.reason
             )
             return
         if self.index.apply(grant):

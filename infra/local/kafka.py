@@ -28,7 +28,7 @@ from infra.local.process import ManagedProcess
 from infra.local.settings import StackSettings
 from infra.local.tls import SERVER_CN, TlsFiles, ensure_tls, tls_files
 from runtime import kafka_clients
-from runtime.credentials import KafkaUser, load_kafka_user, save_kafka_user
+from runtime.credentials import KafkaUser, load_kafka_user, save_kafka_user, write_private
 from runtime.identity import KafkaAuth
 from schemas.errors import VigieError
 from schemas.security import ADMIN
@@ -165,25 +165,24 @@ def tools_client_config(settings: StackSettings) -> Path:
     """The admin's client properties for Kafka's own tools (0600: it holds the password)."""
     admin = admin_user(settings)
     path = settings.state_dir / "kafka" / "tools-admin.properties"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    jaas = (
-        "org.apache.kafka.common.security.scram.ScramLoginModule required"
-        f' username="{admin.username}" password="{admin.password}";'
-    )
-    path.touch(mode=0o600)
-    path.write_text(
-        "\n".join(
-            [
-                "security.protocol=SASL_SSL",
-                "sasl.mechanism=SCRAM-SHA-512",
-                f"sasl.jaas.config={jaas}",
-                "ssl.truststore.type=PEM",
-                f"ssl.truststore.location={tls_files(settings.state_dir / 'tls').ca_cert}",
-                "",
-            ]
-        )
-    )
+    lines = [
+        "security.protocol=SASL_SSL",
+        "sasl.mechanism=SCRAM-SHA-512",
+        f"sasl.jaas.config={_scram_jaas(admin)}",
+        "ssl.truststore.type=PEM",
+        f"ssl.truststore.location={tls_files(settings.state_dir / 'tls').ca_cert}",
+        "",
+    ]
+    write_private(path, "\n".join(lines))
     return path
+
+
+def _scram_jaas(user: KafkaUser) -> str:
+    """The JAAS line that logs `user` in with SCRAM (the broker's own and the tools')."""
+    return (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required"
+        f' username="{user.username}" password="{user.password}";'
+    )
 
 
 class KafkaSetupError(VigieError, RuntimeError):
@@ -301,10 +300,7 @@ def server_properties(settings: StackSettings, tls: TlsFiles, admin: KafkaUser) 
     broker itself presents. Nothing is allowed where no ACL says so; the admin and the broker
     are the only super users."""
     data = settings.state_dir / "kafka" / "data"
-    jaas = (
-        "org.apache.kafka.common.security.scram.ScramLoginModule required"
-        f' username="{admin.username}" password="{admin.password}";'
-    )
+    jaas = _scram_jaas(admin)
     return "\n".join(
         [
             "process.roles=broker,controller",
@@ -385,8 +381,7 @@ def ensure_formatted(settings: StackSettings) -> Path:
     tls = ensure_tls(settings.state_dir / "tls")
     admin = admin_user(settings)
     props = kafka_dir / "server.properties"
-    props.touch(mode=0o600)  # it holds the admin's password
-    props.write_text(server_properties(settings, tls, admin))
+    write_private(props, server_properties(settings, tls, admin))  # the admin's password
     marker = kafka_dir / SECURITY_MARKER
     if (kafka_dir / "data" / "meta.properties").exists():
         if marker.exists():

@@ -23,6 +23,7 @@ from pathlib import Path
 from infra.local.process import ManagedProcess
 from infra.local.settings import StackSettings
 from infra.local.tls import ensure_tls, tls_files
+from runtime.credentials import write_private
 from schemas.errors import VigieError
 
 logger = logging.getLogger(__name__)
@@ -81,12 +82,10 @@ def root_credentials(settings: StackSettings) -> RootCredentials:
     path = settings.state_dir / "minio" / "root-credentials.json"
     if path.exists():
         return RootCredentials(**json.loads(path.read_text()))
-    path.parent.mkdir(parents=True, exist_ok=True)
     creds = RootCredentials(access_key="vigie-root", secret_key=secrets.token_urlsafe(30))
-    tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_text(json.dumps({"access_key": creds.access_key, "secret_key": creds.secret_key}))
-    tmp.replace(path)
+    write_private(
+        path, json.dumps({"access_key": creds.access_key, "secret_key": creds.secret_key})
+    )
     return creds
 
 
@@ -97,11 +96,7 @@ def kms_key(settings: StackSettings) -> str:
     """``<name>:<base64 of 32 random bytes>``, generated once into the state folder (0600)."""
     path = settings.state_dir / "minio" / "kms-key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text(f"{KMS_KEY_NAME}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
-        tmp.replace(path)
+        write_private(path, f"{KMS_KEY_NAME}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
     return path.read_text().strip()
 
 
@@ -155,9 +150,7 @@ def _certs_dir(settings: StackSettings) -> Path:
     certs = settings.state_dir / "minio" / "certs"
     certs.mkdir(parents=True, exist_ok=True, mode=0o700)
     shutil.copyfile(tls.server_cert, certs / "public.crt")
-    key = certs / "private.key"
-    key.touch(mode=0o600)
-    key.write_bytes(tls.server_key.read_bytes())
+    write_private(certs / "private.key", tls.server_key.read_bytes())
     return certs
 
 

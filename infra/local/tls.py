@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from runtime.credentials import write_private
+
 __all__ = ["SERVER_CN", "TlsFiles", "ensure_tls", "tls_files"]
 
 SERVER_CN = "vigie-kafka"
@@ -44,14 +46,6 @@ def tls_files(tls_dir: Path) -> TlsFiles:
         server_key=tls_dir / "server.key",
         server_pem=tls_dir / "server.pem",
     )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _key_bytes(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -130,12 +124,12 @@ def ensure_tls(tls_dir: Path) -> TlsFiles:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    _write_private(files.ca_key, _key_bytes(ca_key))
-    _write_private(files.server_key, _key_bytes(server_key))
-    _write_private(
+    write_private(files.ca_key, _key_bytes(ca_key))
+    write_private(files.server_key, _key_bytes(server_key))
+    write_private(
         files.server_pem, _key_bytes(server_key) + _cert_bytes(server_cert) + _cert_bytes(ca_cert)
     )
-    _write_private(files.server_cert, _cert_bytes(server_cert))
+    write_private(files.server_cert, _cert_bytes(server_cert))
     # Last: its presence says the set is complete. Public, but kept with the rest.
-    _write_private(files.ca_cert, _cert_bytes(ca_cert))
+    write_private(files.ca_cert, _cert_bytes(ca_cert))
     return files

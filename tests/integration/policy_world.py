@@ -24,9 +24,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from producers.publisher import Publisher
 from runtime import kafka_clients
+from runtime.topic_reader import read_partitions
+from schemas.codec import INCIDENT_EVENT
 from schemas.config import VigieConfig, parse
 from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US
-from schemas.topics import shared_topic
+from schemas.records import IncidentEventKind
+from schemas.topics import INCIDENTS, shared_topic
 from streams.geometry import EARTH_RADIUS_M
 from tests.builders import eventually, frame
 from tests.support import run_vigie
@@ -284,3 +287,15 @@ class SharedReader:
 
 def now_us() -> int:
     return time.time_ns() // 1000
+
+
+async def incident_ids_by_event(bootstrap: str, prefix: str) -> dict[IncidentEventKind, set[str]]:
+    """The ids of the incidents starting with `prefix` that have each kind of event on
+    `incidents` (read to its end now)."""
+    seen: dict[IncidentEventKind, set[str]] = {}
+    for records in (await read_partitions(bootstrap, INCIDENTS)).values():
+        for r in records:
+            event = INCIDENT_EVENT.decode(r.value or b"")
+            if event.incident_id.startswith(prefix):
+                seen.setdefault(event.kind, set()).add(event.incident_id)
+    return seen

@@ -10,15 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from runtime.topic_reader import read_partitions
-from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
+from schemas.codec import INCIDENT_COMMAND
 from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
-from schemas.topics import INCIDENT_COMMANDS, INCIDENT_STATE, INCIDENTS, Sizing
+from schemas.topics import INCIDENT_COMMANDS, INCIDENT_STATE, Sizing
 from streams.commands import open_record
 from streams.incident_processor import partition_for
 from tests.builders import eventually, kafka_producer
-from tests.integration.policy_world import ORIGIN, WorkerProcess, build_world, provision
+from tests.integration.policy_world import (
+    ORIGIN,
+    WorkerProcess,
+    build_world,
+    incident_ids_by_event,
+    provision,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,12 +38,8 @@ def _same_partition_ids(prefix: str, count: int) -> list[str]:
 
 
 async def _opened(bootstrap: str, incident: str) -> bool:
-    for records in (await read_partitions(bootstrap, INCIDENTS)).values():
-        for r in records:
-            event = INCIDENT_EVENT.decode(r.value or b"")
-            if event.incident_id == incident and event.kind is IncidentEventKind.OPENED:
-                return True
-    return False
+    opened = (await incident_ids_by_event(bootstrap, incident)).get(IncidentEventKind.OPENED)
+    return incident in (opened or set())
 
 
 async def test_junk_state_is_refused_loudly_and_nothing_is_processed_until_replaced(

@@ -9,28 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from runtime.topic_reader import read_partitions
-from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
+from schemas.codec import INCIDENT_COMMAND
 from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
-from schemas.topics import INCIDENT_COMMANDS, INCIDENTS
+from schemas.topics import INCIDENT_COMMANDS
 from streams.commands import open_record
 from tests.builders import eventually, kafka_producer
-from tests.integration.policy_world import ORIGIN, WorkerProcess, build_world, provision
+from tests.integration.policy_world import (
+    ORIGIN,
+    WorkerProcess,
+    build_world,
+    incident_ids_by_event,
+    provision,
+)
 
 pytestmark = pytest.mark.integration
 
 TRANSACTIONS = 4
-
-
-async def _opened(bootstrap: str, prefix: str) -> set[str]:
-    opened = set()
-    for records in (await read_partitions(bootstrap, INCIDENTS)).values():
-        for r in records:
-            event = INCIDENT_EVENT.decode(r.value or b"")
-            if event.incident_id.startswith(prefix) and event.kind is IncidentEventKind.OPENED:
-                opened.add(event.incident_id)
-    return opened
 
 
 async def test_transaction_markers_are_stepped_over_and_every_command_applied(
@@ -63,7 +58,8 @@ async def test_transaction_markers_are_stepped_over_and_every_command_applied(
                     )
 
     async def all_opened() -> bool:
-        return await _opened(kafka_bootstrap, prefix) == expected
+        opened = await incident_ids_by_event(kafka_bootstrap, prefix)
+        return opened.get(IncidentEventKind.OPENED) == expected
 
     worker = WorkerProcess(world, tmp_path, "holes")
     try:

@@ -7,26 +7,21 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from runtime.topic_reader import read_partitions
-from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
+from schemas.codec import INCIDENT_COMMAND
 from schemas.config import IncidentKind
 from schemas.records import IncidentEventKind
-from schemas.topics import INCIDENT_COMMANDS, INCIDENTS
+from schemas.topics import INCIDENT_COMMANDS
 from streams.commands import close_record, open_record
 from tests.builders import kafka_producer, poll
-from tests.integration.policy_world import WorkerProcess, build_world, offset, provision
+from tests.integration.policy_world import (
+    WorkerProcess,
+    build_world,
+    incident_ids_by_event,
+    offset,
+    provision,
+)
 
 INCIDENTS_COUNT = 150
-
-
-async def _events(bootstrap: str, prefix: str) -> dict[IncidentEventKind, set[str]]:
-    seen: dict[IncidentEventKind, set[str]] = {}
-    for records in (await read_partitions(bootstrap, INCIDENTS)).values():
-        for r in records:
-            event = INCIDENT_EVENT.decode(r.value or b"")
-            if event.incident_id.startswith(prefix):
-                seen.setdefault(event.kind, set()).add(event.incident_id)
-    return seen
 
 
 async def test_commands_sent_while_no_worker_runs_are_all_applied_at_start(
@@ -60,7 +55,7 @@ async def test_commands_sent_while_no_worker_runs_are_all_applied_at_start(
         expected = {f"{prefix}{i}" for i in range(INCIDENTS_COUNT)}
         # Not a failure at the deadline: the assertions below say which incidents are missing.
         seen = await poll(
-            lambda: _events(kafka_bootstrap, prefix),
+            lambda: incident_ids_by_event(kafka_bootstrap, prefix),
             90,
             interval_s=1,
             until=lambda seen: seen.get(IncidentEventKind.CLOSED, set()) == expected,
