@@ -43,6 +43,7 @@ from runtime.topic_reader import read_partitions
 from schemas.codec import GRANT, INCIDENT_COMMAND
 from schemas.config import IncidentKind
 from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US, to_epoch_us
+from schemas.incident_commands import close_record, open_record
 from schemas.records import Frame, FrameEncoding, GrantStatus, IncidentCommand
 from schemas.topics import (
     GRANTS,
@@ -50,7 +51,6 @@ from schemas.topics import (
     frames_topic,
     shared_topic,
 )
-from streams.commands import close_record, open_record
 from vigie.provisioning import provision_operator_topics
 
 FRAME_BYTES = 30_000  # a 640x360 JPEG at quality 75

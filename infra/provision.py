@@ -33,7 +33,8 @@ from runtime.credentials import (
     save_operator_credentials,
 )
 from schemas.errors import VigieError
-from schemas.storage import archive_bucket
+from schemas.security import MINIO_ARCHIVER, MINIO_EVIDENCE, MINIO_RETRIEVAL
+from schemas.storage import MANIFEST_EXT, archive_bucket
 from schemas.topics import ExistingTopic, ProvisionPlan, TopicSpec, plan
 
 logger = logging.getLogger(__name__)
@@ -199,42 +200,58 @@ def operator_policy(operator: str) -> dict[str, Any]:
     }
 
 
-ARCHIVER_USER = "vigie-archiver"
-ARCHIVER_POLICY = "vigie-archive-write"
+ARCHIVE_OBJECTS = "arn:aws:s3:::archive-*/*"
+ARCHIVE_BUCKETS = "arn:aws:s3:::archive-*"
+_LIST = ["s3:ListBucket", "s3:GetBucketLocation"]
 
 
-def archiver_policy() -> dict[str, Any]:
-    """IAM policy of the archiver's user: put chunks and manifests into archive buckets, read
-    and list them (a replay checks what is stored); no delete, no retention, lifecycle or
-    policy change: evidence cannot be removed by the process that writes it."""
+def _archive_policy(object_actions: list[str]) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                "Resource": ["arn:aws:s3:::archive-*"],
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetObject"],
-                "Resource": ["arn:aws:s3:::archive-*/*"],
-            },
+            {"Effect": "Allow", "Action": _LIST, "Resource": [ARCHIVE_BUCKETS]},
+            {"Effect": "Allow", "Action": object_actions, "Resource": [ARCHIVE_OBJECTS]},
         ],
     }
 
 
-def ensure_archiver_user(admin: MinioAdmin, state_dir: Path) -> MinioUser:
-    """Create (or refresh) the archiver's MinIO user and policy; idempotent. Its secret is
-    generated once into the state folder (0600)."""
-    user = load_minio_user(state_dir, ARCHIVER_USER)
+def _evidence_policy() -> dict[str, Any]:
+    """Places and lifts evidence holds: reads the manifests (which chunks a window holds),
+    never an image, and deletes nothing."""
+    policy = _archive_policy(["s3:GetObjectLegalHold", "s3:PutObjectLegalHold"])
+    manifests = [f"arn:aws:s3:::archive-*/*.{MANIFEST_EXT}"]
+    policy["Statement"].append(
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": manifests}
+    )
+    return policy
+
+
+SERVICE_POLICIES: dict[str, tuple[str, dict[str, Any]]] = {
+    # Puts chunks and manifests, reads them back (a replay checks what is stored); no delete,
+    # no retention, lifecycle or policy change: evidence cannot be removed by its writer.
+    MINIO_ARCHIVER: ("vigie-archive-write", _archive_policy(["s3:PutObject", "s3:GetObject"])),
+    # Reads another operator's archive for a requester, only after the grant check.
+    MINIO_RETRIEVAL: ("vigie-archive-retrieve", _archive_policy(["s3:GetObject"])),
+    # Places and lifts evidence holds: reads the manifests (which chunks a window holds), never
+    # an image, and deletes nothing.
+    MINIO_EVIDENCE: ("vigie-archive-hold", _evidence_policy()),
+}
+"""The MinIO users of Vigie's services and their IAM policies: each may do its one job on the
+archive buckets and nothing else (root is for provisioning only)."""
+
+
+def ensure_service_user(admin: MinioAdmin, state_dir: Path, name: str) -> MinioUser:
+    """Create (or refresh) the MinIO user of service `name` (``SERVICE_POLICIES``) and its
+    policy; idempotent. Its secret is generated once into the state folder (0600)."""
+    policy_name, policy = SERVICE_POLICIES[name]
+    user = load_minio_user(state_dir, name)
     if user is None:
-        user = MinioUser(access_key=ARCHIVER_USER, secret_key=secrets.token_urlsafe(30))
-        save_minio_user(state_dir, ARCHIVER_USER, user)
-    admin.policy_add(ARCHIVER_POLICY, policy=archiver_policy())
+        user = MinioUser(access_key=name, secret_key=secrets.token_urlsafe(30))
+        save_minio_user(state_dir, name, user)
+    admin.policy_add(policy_name, policy=policy)
     admin.user_add(user.access_key, user.secret_key)
     try:
-        admin.attach_policy([ARCHIVER_POLICY], user=user.access_key)
+        admin.attach_policy([policy_name], user=user.access_key)
     except MinioAdminException as exc:
         if "PolicyChangeAlreadyApplied" not in str(exc):
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ __all__ = ["SecurityError", "SecurityPlan", "apply", "plan", "rotate"]
 logger = logging.getLogger(__name__)
 
 SCRAM_ITERATIONS = 8192
+USABLE_TIMEOUT_S = 20.0
 MANAGED_PREFIX = "User:vigie-"
 """ACLs of principals named so are Vigie's: others on the cluster are left alone."""
 TIMEOUT_S = 30.0
@@ -149,6 +151,32 @@ def _upsert_users(client: AdminClient, users: list[KafkaUser]) -> None:
             raise SecurityError(f"SCRAM credential of {name} refused: {exc}") from exc
 
 
+def _on_cluster(client: AdminClient) -> set[str]:
+    """The users the cluster holds a SCRAM credential for."""
+    everyone: Any = client.describe_user_scram_credentials(request_timeout=TIMEOUT_S)
+    try:
+        described = everyone.result()  # one future when no user is named
+    except KafkaException as exc:
+        raise SecurityError(f"cannot list the cluster's SCRAM users: {exc}") from exc
+    return set(described)
+
+
+def _wait_until_usable(bootstrap: str, auth: KafkaAuth, users: list[KafkaUser]) -> None:
+    """Wait until each new user can log in: the broker applies a credential a moment after
+    the admin call returns, and a client started at once would be refused."""
+    deadline = time.monotonic() + USABLE_TIMEOUT_S
+    for user in users:
+        probe = KafkaAuth(user.username, user.password, auth.ca_file)
+        while True:
+            try:
+                _admin_client(bootstrap, probe).list_topics(timeout=2)
+                break
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise SecurityError(f"{user.username} cannot log in yet: {exc}") from exc
+                time.sleep(0.2)
+
+
 def apply(
     bootstrap: str,
     auth: KafkaAuth,
@@ -175,11 +203,17 @@ def apply(
         return todo
     for user in missing:
         save_kafka_user(state_dir, user)  # kept first: a retry re-sends the same secret
-    # Every principal's credential is sent again: a cluster formatted anew has none of them.
-    _upsert_users(
-        client,
-        [u for p in principals(operators) if p != ADMIN if (u := load_kafka_user(state_dir, p))],
-    )
+    # A credential the cluster lacks is sent (a cluster formatted anew has none); one it holds
+    # is left alone: re-sending it would change its salt under clients logging in.
+    have = _on_cluster(client)
+    new = [
+        u
+        for p in principals(operators)
+        if p != ADMIN and p not in have
+        if (u := load_kafka_user(state_dir, p))
+    ]
+    _upsert_users(client, new)
+    _wait_until_usable(bootstrap, auth, new)
     try:
         if todo.create:
             for future in client.create_acls([_binding(a) for a in todo.create]).values():
@@ -203,4 +237,5 @@ def rotate(bootstrap: str, auth: KafkaAuth, state_dir: Path, principal: str) -> 
         raise SecurityError(f"no principal {principal}: run `vigie security apply` first")
     user = KafkaUser(principal, secrets.token_urlsafe(24))
     _upsert_users(_admin_client(bootstrap, auth), [user])
+    _wait_until_usable(bootstrap, auth, [user])
     save_kafka_user(state_dir, user)

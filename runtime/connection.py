@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +128,14 @@ def minio_admin(connection: Connection) -> MinioAdmin:
         secure=True,
         http_client=minio_http(connection),
     )
+
+
+def as_minio_service(connection: Connection, name: str) -> Connection:
+    """`connection` with the MinIO user of service `name` (``schemas.security``: the
+    archiver, retrieval, evidence) instead of whatever it held: never root for a service."""
+    from runtime.credentials import load_minio_user
+
+    user = load_minio_user(state_dir(), name)
+    if user is None:
+        raise VigieError(f"no MinIO user {name} yet: run `vigie provision` first")
+    return replace(connection, minio_access_key=user.access_key, minio_secret_key=user.secret_key)

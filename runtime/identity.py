@@ -60,26 +60,36 @@ def current_principal(env: Mapping[str, str] | None = None) -> str | None:
     return env.get("VIGIE_KAFKA_USERNAME") or _acting_as or env.get(PRINCIPAL_ENV)
 
 
-def kafka_auth(env: Mapping[str, str] | None = None) -> KafkaAuth:
-    """The credentials and trusted CA of the principal this process acts as."""
-    env = os.environ if env is None else env
-    conn = connection.load(env)
-    ca = env.get("VIGIE_KAFKA_CA") or conn.kafka_ca_file
+def _ca_file(env: Mapping[str, str]) -> Path:
+    ca = env.get("VIGIE_KAFKA_CA") or connection.load(env).kafka_ca_file
     if not ca:
         raise connection.StackConfigError(
             "no CA certificate for Kafka's TLS: set VIGIE_KAFKA_CA or start the stack"
             " (`vigie stack up` writes it into the state folder)"
         )
-    if env.get("VIGIE_KAFKA_USERNAME") and env.get("VIGIE_KAFKA_PASSWORD"):
-        return KafkaAuth(env["VIGIE_KAFKA_USERNAME"], env["VIGIE_KAFKA_PASSWORD"], Path(ca))
-    principal = current_principal(env)
-    if principal is None:
-        raise connection.StackConfigError(
-            "this process did not say which Kafka principal it acts as (set VIGIE_PRINCIPAL)"
-        )
+    return Path(ca)
+
+
+def kafka_auth_for(principal: str, env: Mapping[str, str] | None = None) -> KafkaAuth:
+    """The credentials of `principal` from the state folder: also for a service acting for
+    several principals (the incident room reads each operator's topics as that operator)."""
+    env = os.environ if env is None else env
     user = load_kafka_user(connection.state_dir(env), principal)
     if user is None:
         raise connection.StackConfigError(
             f"no credentials for the Kafka principal {principal}: run `vigie security apply`"
         )
-    return KafkaAuth(user.username, user.password, Path(ca))
+    return KafkaAuth(user.username, user.password, _ca_file(env))
+
+
+def kafka_auth(env: Mapping[str, str] | None = None) -> KafkaAuth:
+    """The credentials and trusted CA of the principal this process acts as."""
+    env = os.environ if env is None else env
+    if env.get("VIGIE_KAFKA_USERNAME") and env.get("VIGIE_KAFKA_PASSWORD"):
+        return KafkaAuth(env["VIGIE_KAFKA_USERNAME"], env["VIGIE_KAFKA_PASSWORD"], _ca_file(env))
+    principal = current_principal(env)
+    if principal is None:
+        raise connection.StackConfigError(
+            "this process did not say which Kafka principal it acts as (set VIGIE_PRINCIPAL)"
+        )
+    return kafka_auth_for(principal, env)

@@ -69,16 +69,21 @@ def librdkafka_security(auth: KafkaAuth | None = None) -> dict[str, str]:
     }
 
 
-def admin(bootstrap: str, *, client_id: str = "vigie-admin-client") -> AIOKafkaAdminClient:
+def admin(
+    bootstrap: str, *, client_id: str = "vigie-admin-client", auth: KafkaAuth | None = None
+) -> AIOKafkaAdminClient:
     """An admin client (topic metadata and configs; what it may change is the principal's)."""
     made: AIOKafkaAdminClient = with_backoff(
-        AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, **security())
+        AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, **security(auth))
     )
     return made
 
 
-def producer(bootstrap: str, *, client_id: str, **overrides: Any) -> AIOKafkaProducer:
-    """An idempotent producer that sends frames in batches (not started)."""
+def producer(
+    bootstrap: str, *, client_id: str, auth: KafkaAuth | None = None, **overrides: Any
+) -> AIOKafkaProducer:
+    """An idempotent producer that sends frames in batches (not started), authenticated as
+    `auth` (default: this process's principal)."""
     settings: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "client_id": client_id,
@@ -86,7 +91,7 @@ def producer(bootstrap: str, *, client_id: str, **overrides: Any) -> AIOKafkaPro
         "max_request_size": SIZE_LIMIT,
         "max_batch_size": BATCH_BYTES,
         "linger_ms": 2,
-        **security(),
+        **security(auth),
     }
     settings.update(overrides)
     made: AIOKafkaProducer = with_backoff(AIOKafkaProducer(**settings))
@@ -94,9 +99,15 @@ def producer(bootstrap: str, *, client_id: str, **overrides: Any) -> AIOKafkaPro
 
 
 def consumer(
-    bootstrap: str, *topics: str, client_id: str, group_id: str | None, **overrides: Any
+    bootstrap: str,
+    *topics: str,
+    client_id: str,
+    group_id: str | None,
+    auth: KafkaAuth | None = None,
+    **overrides: Any,
 ) -> AIOKafkaConsumer:
-    """A consumer that commits only when told (not started)."""
+    """A consumer that commits only when told (not started), authenticated as `auth`
+    (default: this process's principal)."""
     settings: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "client_id": client_id,
@@ -104,7 +115,7 @@ def consumer(
         "enable_auto_commit": False,
         "max_partition_fetch_bytes": SIZE_LIMIT,
         "fetch_max_bytes": 4 * SIZE_LIMIT,
-        **security(),
+        **security(auth),
     }
     settings.update(overrides)
     made: AIOKafkaConsumer = with_backoff(AIOKafkaConsumer(*topics, **settings))

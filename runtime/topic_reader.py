@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from runtime import kafka_clients
+from runtime.identity import KafkaAuth
 from schemas.errors import VigieError
 
 __all__ = ["TopicNotFound", "partitions_of", "read_partitions", "read_topic", "reader"]
@@ -26,19 +27,24 @@ class TopicNotFound(VigieError, LookupError):
     """The topic does not exist on the cluster."""
 
 
-def reader(bootstrap: str, client_id: str = "vigie-reader") -> AIOKafkaConsumer:
+def reader(
+    bootstrap: str, client_id: str = "vigie-reader", auth: KafkaAuth | None = None
+) -> AIOKafkaConsumer:
     """A consumer without a group, for assign() and reading from the beginning."""
     return kafka_clients.consumer(
         bootstrap,
         client_id=f"{client_id}-{uuid.uuid4().hex[:6]}",
         group_id=None,
+        auth=auth,
         auto_offset_reset="earliest",
     )
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+async def partitions_of(
+    bootstrap: str, topic: str, auth: KafkaAuth | None = None
+) -> list[TopicPartition]:
     """The partitions of `topic`; TopicNotFound if it does not exist."""
-    admin = kafka_clients.admin(bootstrap)
+    admin = kafka_clients.admin(bootstrap, auth=auth)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -55,14 +61,17 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
 
 
 async def read_partitions(
-    bootstrap: str, topic: str, partitions: Iterable[int] | None = None
+    bootstrap: str,
+    topic: str,
+    partitions: Iterable[int] | None = None,
+    auth: KafkaAuth | None = None,
 ) -> dict[int, list[Any]]:
     """Every record (aiokafka ConsumerRecord) of the partitions, by partition, in offset order,
-    up to the end offsets at the start of the call."""
-    consumer = reader(bootstrap)
+    up to the end offsets at the start of the call; read as `auth` (default: this process)."""
+    consumer = reader(bootstrap, auth=auth)
     await consumer.start()
     try:
-        tps = await partitions_of(bootstrap, topic)
+        tps = await partitions_of(bootstrap, topic, auth)
         if partitions is not None:
             wanted = set(partitions)
             tps = [tp for tp in tps if tp.partition in wanted]

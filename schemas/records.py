@@ -69,6 +69,11 @@ class IncidentKind(StrEnum):
     OTHER = "OTHER"
 
 
+PUBLIC_INCIDENT_KINDS = frozenset({IncidentKind.ACCIDENT, IncidentKind.DEMONSTRATION})
+"""Incidents every operator follows live (an accident, a demonstration); the others reach only
+the operators they concern."""
+
+
 class IncidentAction(StrEnum):
     """What an incident command asks for (Avro ``be.vigie.IncidentAction``)."""
 

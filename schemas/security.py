@@ -5,13 +5,15 @@ Principals (SCRAM users):
 
 - ``vigie-admin``: the only super user; provisioning and operations tooling, never a worker.
 - ``vigie-policy``: the policy workers. Reads every operator's frames and the commands; the only
-  one that writes ``shared.*``, ``grants``, ``incidents``, ``incident-state`` and ``audit``.
+  one that writes ``shared.*``, ``grants``, ``incidents``, ``incidents.*``, ``incident-state``
+  and ``audit``.
 - ``vigie-archiver``: the archivers. Reads every operator's frames; writes archive chunks and
   dead letters.
 - ``vigie-op-<operator>``: an operator's adapters, dashboards and command-line clients. Writes
   its own ``frames.`` and ``camera-events.`` topics and incident commands; reads its own
-  topics, ``shared.<operator>``, the incident events and the camera registry. Never another
-  operator's frames or shared frames, never grants or the audit chain.
+  topics, ``shared.<operator>``, ``incidents.<operator>`` (the incident events that concern it)
+  and the camera registry. Never another operator's frames, shared frames or incidents, never
+  the audit chain. The full ``incidents`` stream is for the admin's tooling only.
 
 Consumer groups follow the principal's name: a principal may use the groups whose id starts
 with it (``vigie-policy-...``, ``vigie-op-stib-...``), so nobody can join another's group and
@@ -37,12 +39,16 @@ from schemas.topics import (
     TopicKind,
     camera_events_topic,
     frames_topic,
+    incidents_topic,
     shared_topic,
 )
 
 __all__ = [
     "ADMIN",
     "ARCHIVER",
+    "MINIO_ARCHIVER",
+    "MINIO_EVIDENCE",
+    "MINIO_RETRIEVAL",
     "POLICY",
     "Acl",
     "Operation",
@@ -56,6 +62,13 @@ __all__ = [
 ADMIN = "vigie-admin"
 POLICY = "vigie-policy"
 ARCHIVER = "vigie-archiver"
+
+# MinIO users of the services (infra.provision.SERVICE_POLICIES says what each may do).
+MINIO_ARCHIVER = ARCHIVER
+MINIO_RETRIEVAL = "vigie-retrieval"
+"""Reads another operator's archive for a requester, after the grant check, never as root."""
+MINIO_EVIDENCE = "vigie-evidence"
+"""Places and lifts evidence (legal) holds."""
 
 
 def operator_principal(operator: str) -> str:
@@ -120,6 +133,7 @@ def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
         *_topics(POLICY, Operation.READ, INCIDENT_STATE, CAMERAS),
         _prefixed(POLICY, Operation.WRITE, shared),
         *_topics(POLICY, Operation.WRITE, GRANTS, INCIDENTS, INCIDENT_STATE),
+        _prefixed(POLICY, Operation.WRITE, f"{TopicKind.INCIDENTS}."),
         *_topics(POLICY, Operation.WRITE, AUDIT_DRAFTS, AUDIT, DEAD_LETTER),
         # The worker checks that the broker stamps the commands (LogAppendTime).
         *_topics(POLICY, Operation.DESCRIBE_CONFIGS, INCIDENT_COMMANDS),
@@ -132,7 +146,8 @@ def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
         me = operator_principal(operator)
         own = (frames_topic(operator), camera_events_topic(operator))
         acls += _topics(me, Operation.WRITE, *own, INCIDENT_COMMANDS, AUDIT_DRAFTS)
-        acls += _topics(me, Operation.READ, *own, shared_topic(operator), INCIDENTS, CAMERAS)
+        theirs = (shared_topic(operator), incidents_topic(operator))
+        acls += _topics(me, Operation.READ, *own, *theirs, CAMERAS)
         # Retrieval checks archive grants before it hands out another operator's archive.
         acls += _topics(me, Operation.READ, GRANTS)
         acls.append(_groups(me))

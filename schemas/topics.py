@@ -33,7 +33,7 @@ class TopicKind(StrEnum):
     INCIDENT_STATE = "incident-state"
 
 
-PER_OPERATOR = (TopicKind.FRAMES, TopicKind.CAMERA_EVENTS, TopicKind.SHARED)
+PER_OPERATOR = (TopicKind.FRAMES, TopicKind.CAMERA_EVENTS, TopicKind.SHARED, TopicKind.INCIDENTS)
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ def camera_events_topic(operator: str) -> str:
 
 def shared_topic(operator: str) -> str:
     return f"{TopicKind.SHARED}.{operator}"
+
+
+def incidents_topic(operator: str) -> str:
+    """The incident events that concern `operator` (``streams.incidents.audience``)."""
+    return f"{TopicKind.INCIDENTS}.{operator}"
 
 
 INCIDENTS = str(TopicKind.INCIDENTS)
@@ -137,6 +142,15 @@ def catalogue(operators: Iterable[str], sizing: Sizing | None = None) -> list[To
                 "be.vigie.Frame",
                 s.shared_partitions,
                 _frames_configs(s.shared_retention_ms),
+                op,
+            ),
+            TopicSpec(
+                incidents_topic(op),
+                TopicKind.INCIDENTS,
+                "incident id",
+                "be.vigie.IncidentEvent",
+                s.control_partitions,
+                {"retention.ms": str(90 * _DAY_MS)},
                 op,
             ),
         ]

@@ -13,7 +13,6 @@ unknown operator, a radius out of bounds) goes through and is refused by
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -24,7 +23,7 @@ from schemas.records import IncidentAction, IncidentCommand
 from schemas.records import IncidentKind as RecordIncidentKind
 from streams.incidents import CloseIncident, Command, OpenIncident, UpdateIncident
 
-__all__ = ["BadCommand", "close_record", "open_record", "to_command", "update_record"]
+__all__ = ["BadCommand", "to_command"]
 
 
 class BadCommand(VigieError, ValueError):
@@ -91,71 +90,4 @@ def to_command(record: IncidentCommand, *, at: datetime, seq: int | None) -> Com
         at=at,
         seq=seq,
         claimed_at=claimed,
-    )
-
-
-def _command_id() -> str:
-    return str(uuid.uuid4())
-
-
-def open_record(
-    *,
-    incident_id: str,
-    operator: str,
-    kind: IncidentKind,
-    latitude: float,
-    longitude: float,
-    radius_m: float,
-    legal_basis: str | None,
-    requested_by: str,
-    at: datetime,
-) -> IncidentCommand:
-    return IncidentCommand(
-        command_id=_command_id(),
-        incident_id=incident_id,
-        action=IncidentAction.OPEN,
-        operator=operator,
-        incident_kind=RecordIncidentKind[kind.name],
-        latitude=latitude,
-        longitude=longitude,
-        radius_m=radius_m,
-        legal_basis=legal_basis,
-        requested_by=requested_by,
-        requested_at=at,
-    )
-
-
-def update_record(
-    *,
-    incident_id: str,
-    operator: str,
-    latitude: float | None,
-    longitude: float | None,
-    radius_m: float | None,
-    requested_by: str,
-    at: datetime,
-) -> IncidentCommand:
-    return IncidentCommand(
-        command_id=_command_id(),
-        incident_id=incident_id,
-        action=IncidentAction.UPDATE,
-        operator=operator,
-        latitude=latitude,
-        longitude=longitude,
-        radius_m=radius_m,
-        requested_by=requested_by,
-        requested_at=at,
-    )
-
-
-def close_record(
-    *, incident_id: str, operator: str, requested_by: str, at: datetime
-) -> IncidentCommand:
-    return IncidentCommand(
-        command_id=_command_id(),
-        incident_id=incident_id,
-        action=IncidentAction.CLOSE,
-        operator=operator,
-        requested_by=requested_by,
-        requested_at=at,
     )

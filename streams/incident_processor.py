@@ -29,10 +29,11 @@ from runtime.topic_reader import read_partitions
 from schemas.codec import GRANT, INCIDENT_COMMAND, INCIDENT_EVENT, DecodeError
 from schemas.config import VigieConfig
 from schemas.records import AuditRecord
-from schemas.topics import GRANTS, INCIDENT_COMMANDS, INCIDENT_STATE, INCIDENTS
+from schemas.topics import GRANTS, INCIDENT_COMMANDS, INCIDENT_STATE, INCIDENTS, incidents_topic
 from streams.commands import BadCommand, to_command
 from streams.gapless import GaplessConsumer
 from streams.incidents import Decision, Incident, IncidentStatus, handle, tick
+from streams.incidents.audience import audience
 from streams.state import StateError, decode_state, encode_state
 
 __all__ = ["LOG_APPEND_TIME", "IncidentProcessor", "command_problem", "partition_for"]
@@ -94,6 +95,7 @@ class IncidentProcessor:
     ) -> None:
         self._bootstrap = bootstrap
         self._config = config
+        self._operators = frozenset(o.id for o in config.operators)
         self._grace_s = grace_s
         self._partitions = partitions
         self._producer = producer
@@ -228,11 +230,18 @@ class IncidentProcessor:
                 )
             )
         for event in decision.events:
-            acks.append(
-                await self._producer.send(
-                    INCIDENTS, key=event.incident_id.encode(), value=INCIDENT_EVENT.encode(event)
+            key, value = event.incident_id.encode(), INCIDENT_EVENT.encode(event)
+            # The full stream for operations, and each concerned operator's own copy.
+            topics = [INCIDENTS]
+            topics += [
+                incidents_topic(o)
+                for o in sorted(
+                    audience(event, before, decision.incident, decision.grants, self._operators)
                 )
-            )
+                if o in self._operators
+            ]
+            for topic in topics:
+                acks.append(await self._producer.send(topic, key=key, value=value))
         for draft in decision.audit:
             acks.append(await self._send_draft(draft))
         await asyncio.gather(*acks)

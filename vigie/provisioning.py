@@ -144,7 +144,8 @@ def provision_archives(conn: Connection, config: VigieConfig) -> int:
     client = connection.minio_client(conn)
     admin = connection.minio_admin(conn)
     state_dir = StackSettings.from_env().state_dir
-    provision.ensure_archiver_user(admin, state_dir)
+    for service in provision.SERVICE_POLICIES:
+        provision.ensure_service_user(admin, state_dir, service)
     for operator in config.operators:
         provision.set_archive_retention(
             client, archive_bucket(operator.id), operator.retention_days

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from runtime import kafka_clients
 from schemas.codec import INCIDENT_COMMAND
 from schemas.config import IncidentKind, VigieConfig
+from schemas.incident_commands import close_record, open_record, update_record
 from schemas.records import IncidentCommand
 from schemas.topics import INCIDENT_COMMANDS
-from streams.commands import close_record, open_record, update_record
 
 logger = logging.getLogger(__name__)
 

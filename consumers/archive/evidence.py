@@ -27,8 +27,9 @@ from consumers.archive import audit
 from consumers.archive.hold import HoldResult, hold_window
 from consumers.retrieval.access import latest_grants
 from consumers.retrieval.service import RetrievalRefused, read_grants, retrieve
-from runtime.connection import Connection, minio_client
+from runtime.connection import Connection, as_minio_service, minio_client
 from schemas.records import AuditAction, Grant, GrantStatus
+from schemas.security import MINIO_EVIDENCE
 
 SUMS = "SHA256SUMS"
 RECEIPT = "receipt.json"
@@ -183,7 +184,7 @@ async def hold_incident(
     grants = latest_grants(await read_grants(conn.kafka_bootstrap)).values()
     windows = incident_windows(grants, incident_id, None)
     legal = {g.grant_id: g.legal_basis for g in grants}
-    client = minio_client(conn)
+    client = minio_client(as_minio_service(conn, MINIO_EVIDENCE))
     return [
         await hold_window(
             conn.kafka_bootstrap,

@@ -38,28 +38,25 @@ class HoldResult:
     """Keys of the objects whose legal hold was set (or lifted)."""
 
 
-def set_legal_hold(
-    client: Minio,
-    operator: str,
-    cameras: Sequence[str],
-    start: datetime,
-    end: datetime,
-    *,
-    on: bool,
+def chunk_keys(
+    client: Minio, operator: str, cameras: Sequence[str], start: datetime, end: datetime
 ) -> list[str]:
-    """Set (or lift) the legal hold of every chunk object of ``cameras`` overlapping
-    [start, end); returns their keys. Blocking."""
-    bucket = archive_bucket(operator)
-    keys: list[str] = []
-    for camera in cameras:
-        for chunk in chunks_between(client, operator, camera, start, end):
-            for key in chunk.keys:
-                if on:
-                    client.enable_object_legal_hold(bucket, key)
-                else:
-                    client.disable_object_legal_hold(bucket, key)
-                keys.append(key)
-    return keys
+    """Keys of every chunk object of ``cameras`` overlapping [start, end). Blocking."""
+    return [
+        key
+        for camera in cameras
+        for chunk in chunks_between(client, operator, camera, start, end)
+        for key in chunk.keys
+    ]
+
+
+def set_legal_hold(client: Minio, bucket: str, keys: Sequence[str], *, on: bool) -> None:
+    """Set (or lift) the legal hold of `keys` in `bucket`. Blocking."""
+    for key in keys:
+        if on:
+            client.enable_object_legal_hold(bucket, key)
+        else:
+            client.disable_object_legal_hold(bucket, key)
 
 
 async def hold_window(
@@ -76,14 +73,14 @@ async def hold_window(
     legal_basis: str | None = None,
     release: bool = False,
 ) -> HoldResult:
-    """Hold (or release) an operator's chunks of ``cameras`` over [start, end), then audit it.
+    """Hold (or release) an operator's chunks of ``cameras`` over [start, end), audited first:
+    if the audit record cannot be written, nothing is held or released.
 
-    ``actor`` is who asked, ``reason`` why (both go to the audit record)."""
+    ``actor`` is who asked, ``reason`` why (both go to the audit record). `client` holds the
+    evidence user's credentials (``MINIO_EVIDENCE``): it may hold, not delete."""
     if end <= start:
         raise ValueError(f"empty window: {start.isoformat()} is not before {end.isoformat()}")
-    keys = await asyncio.to_thread(
-        set_legal_hold, client, operator, cameras, start, end, on=not release
-    )
+    keys = await asyncio.to_thread(chunk_keys, client, operator, cameras, start, end)
     action = AuditAction.LEGAL_HOLD_RELEASE if release else AuditAction.LEGAL_HOLD
     await audit.publish(
         bootstrap,
@@ -107,6 +104,7 @@ async def hold_window(
             )
         ],
     )
+    await asyncio.to_thread(set_legal_hold, client, archive_bucket(operator), keys, on=not release)
     logger.info(
         "%s %d objects of %s cameras %s [%s, %s)",
         "released" if release else "held",

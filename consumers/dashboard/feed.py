@@ -1,5 +1,6 @@
 """The Kafka edge of a dashboard: feeds one operator's DashboardView from the topics that
-operator may read (its own frames and events, frames shared with it, incidents, the registry)."""
+operator may read (its own frames and events, frames shared with it, the incidents that concern
+it, the registry)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from schemas.codec import CAMERA, CAMERA_EVENT, FRAME, INCIDENT_EVENT, DecodeErr
 from schemas.security import operator_principal
 from schemas.topics import (
     CAMERAS,
-    INCIDENTS,
     camera_events_topic,
     frames_topic,
+    incidents_topic,
     shared_topic,
 )
 
@@ -31,7 +32,8 @@ def topics_for(operator: str) -> list[str]:
         frames_topic(operator),
         shared_topic(operator),
         camera_events_topic(operator),
-        INCIDENTS,
+        # Only the incidents that concern this operator: the broker refuses the others.
+        incidents_topic(operator),
     ]
 
 
@@ -40,7 +42,7 @@ def apply_record(view: DashboardView, record: ConsumerRecord[bytes, bytes]) -> N
     try:
         if record.topic == CAMERAS:
             view.on_registry(CAMERA.decode(value))
-        elif record.topic == INCIDENTS:
+        elif record.topic == incidents_topic(view.operator):
             view.on_incident(INCIDENT_EVENT.decode(value))
         elif record.topic == camera_events_topic(view.operator):
             view.on_camera_event(CAMERA_EVENT.decode(value))

@@ -11,11 +11,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.records import Camera, CameraEvent, CameraEventKind, IncidentEvent, IncidentKind
+from schemas.records import Camera, CameraEvent, CameraEventKind, IncidentEvent
 from schemas.topics import operator_of
 
 RECENT_INCIDENT_EVENTS = 50
-PUBLIC_INCIDENT_KINDS = frozenset({IncidentKind.ACCIDENT, IncidentKind.DEMONSTRATION})
 # A camera with no frame for this long is shown as stale (offline, or its grant ended).
 STALE_AFTER_S = 10.0
 
@@ -80,18 +79,10 @@ class DashboardView:
         self.registry[camera.camera_id] = camera
 
     def on_incident(self, event: IncidentEvent) -> None:
-        if self.concerns(event):
-            self.incidents.appendleft(event)
-
-    def concerns(self, event: IncidentEvent) -> bool:
-        """Whether this operator's page shows an incident event: its own incidents, accidents
-        and demonstrations (everyone follows those), and the sharing of its own cameras (an
-        owner sees who was given its cameras, and why). Another operator's pursuit is not
-        shown to the operators it does not involve."""
-        if event.operator == self.operator or event.incident_kind in PUBLIC_INCIDENT_KINDS:
-            return True
-        camera = self.registry.get(event.camera_id) if event.camera_id else None
-        return camera is not None and camera.operator == self.operator
+        """An event of `incidents.<operator>`: the policy sends there only the incidents that
+        concern this operator (``streams.incidents.audience``), and the broker lets no one
+        else read them."""
+        self.incidents.appendleft(event)
 
     def summary(self, now: datetime) -> list[dict[str, object]]:
         """The cameras as the page lists them: own first, then shared, by name."""

@@ -21,12 +21,13 @@ from minio import Minio
 from consumers.archive import audit
 from consumers.archive.catalog import StoredChunk, chunks_between
 from consumers.retrieval.access import Decision, archive_access, latest_grants
-from runtime.connection import Connection, minio_client
+from runtime.connection import Connection, as_minio_service, minio_client
 from runtime.credentials import load_operator_credentials
 from runtime.topic_reader import read_topic
 from schemas.codec import GRANT
 from schemas.errors import EXIT_REFUSED, VigieError
 from schemas.records import AuditAction, Grant
+from schemas.security import MINIO_RETRIEVAL
 from schemas.topics import GRANTS
 
 __all__ = ["URL_LIFETIME", "Clip", "RetrievalRefused", "Retrieved", "retrieve"]
@@ -130,7 +131,8 @@ async def retrieve(
             end=end,
             grants=grants.values(),
         )
-        client = minio_client(conn)
+        # After the grant check, with the retrieval user (read-only), never root.
+        client = minio_client(as_minio_service(conn, MINIO_RETRIEVAL))
     details = {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -156,12 +158,8 @@ async def retrieve(
         )
         raise RetrievalRefused(decision.reason)
     chunks = await asyncio.to_thread(chunks_between, client, owner, camera_id, start, end)
-    clips = (
-        [Clip(c) for c in chunks]
-        if list_only
-        else await asyncio.to_thread(_fetch, client, chunks, out_dir, lifetime)
-    )
     details["chunks"] = str(len(chunks))
+    # Audited before any byte or URL goes out: if the record cannot be written, nothing is.
     await audit.publish(
         conn.kafka_bootstrap,
         [
@@ -175,5 +173,10 @@ async def retrieve(
                 details=details,
             )
         ],
+    )
+    clips = (
+        [Clip(c) for c in chunks]
+        if list_only
+        else await asyncio.to_thread(_fetch, client, chunks, out_dir, lifetime)
     )
     return Retrieved(decision, tuple(clips))

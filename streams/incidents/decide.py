@@ -37,9 +37,9 @@ def _remember(incident: Incident, command: Command) -> Incident:
 
 
 def _refuse(incident: Incident | None, command: Command, refusal: Refusal) -> Decision:
-    operator = command.operator if isinstance(command, OpenIncident) else None
-    if operator is None:
-        operator = incident.operator if incident is not None else ""
+    # The refusal belongs to the operator who asked (it alone hears of it), never to the
+    # incident's own operator.
+    operator = command.operator
     event = IncidentEvent(
         incident_id=command.incident_id,
         time=command.at,

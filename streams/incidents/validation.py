@@ -32,15 +32,12 @@ def validate(incident: Incident | None, command: Command, config: VigieConfig) -
         return Refusal("missing requester: every decision must name who asked for it")
     if isinstance(command, OpenIncident):
         return _open_problem(incident, command, config)
-    if incident is None:
+    # Another operator's incident is answered exactly like a missing one: a refusal must not
+    # tell an operator that an incident it is not concerned by exists, or whose it is.
+    if incident is None or command.operator != incident.operator:
         return Refusal(f"unknown incident {command.incident_id!r}")
     if incident.status is IncidentStatus.CLOSED:
         return Refusal(f"incident {command.incident_id!r} is closed")
-    if command.operator != incident.operator:
-        return Refusal(
-            f"only {incident.operator} may change incident {command.incident_id!r},"
-            f" not {command.operator or 'an unnamed operator'}"
-        )
     if isinstance(command, UpdateIncident):
         if command.position is None and command.radius_m is None:
             return Refusal("update changes nothing: give a new position and/or radius")

@@ -18,9 +18,10 @@ import numpy as np
 from minio import Minio
 
 from consumers.archive.archiver import Archiver, ArchiverSettings
-from infra.provision import ensure_archiver_user, ensure_buckets
+from infra.provision import ensure_buckets, ensure_service_user
 from producers.publisher import Publisher
 from runtime import connection
+from schemas.security import MINIO_ARCHIVER
 from schemas.storage import archive_bucket
 from tests.builders import frame, poll
 from vigie.provisioning import provision_operator_topics
@@ -46,7 +47,10 @@ async def provision_operator(bootstrap: str, minio: Minio, operator: str) -> Non
     await asyncio.to_thread(ensure_buckets, minio, [archive_bucket(operator)])
     # The archiver process writes with its own MinIO user, as `vigie provision` sets it up.
     await asyncio.to_thread(
-        ensure_archiver_user, connection.minio_admin(connection.load()), connection.state_dir()
+        ensure_service_user,
+        connection.minio_admin(connection.load()),
+        connection.state_dir(),
+        MINIO_ARCHIVER,
     )
 
 

@@ -25,9 +25,9 @@ from aiokafka import AIOKafkaProducer
 from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, GRANT, INCIDENT_COMMAND, INCIDENT_EVENT
 from schemas.config import IncidentKind
+from schemas.incident_commands import close_record, open_record, update_record
 from schemas.records import AuditAction, GrantStatus, IncidentCommand, IncidentEventKind
 from schemas.topics import AUDIT, GRANTS, INCIDENT_COMMANDS, INCIDENTS
-from streams.commands import close_record, open_record, update_record
 from tests.builders import kafka_producer, poll
 from tests.integration.policy_world import ORIGIN, WorkerProcess, World, offset
 

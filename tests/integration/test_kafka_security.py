@@ -1,5 +1,6 @@
 """The broker itself enforces each operator's rights: kcat, an independent client, with operator
-A's own credentials is refused another operator's frames and shared frames, writing grants or
+A's own credentials is refused another operator's frames, shared frames and incidents, the full
+incident stream, writing grants or
 the audit chain, and joining the archiver's group; without credentials, or in plaintext, it
 does not even connect.
 
@@ -22,7 +23,7 @@ import pytest
 from runtime import connection
 from runtime.credentials import load_kafka_user
 from schemas.security import operator_principal
-from schemas.topics import AUDIT, GRANTS, frames_topic, shared_topic
+from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic, incidents_topic, shared_topic
 from vigie.provisioning import provision_operator_topics
 
 pytestmark = pytest.mark.integration
@@ -95,6 +96,8 @@ READ = ("-C", "-c", "1", "-e", "-t")
     [
         ("read frames.B", (*READ, "{frames_b}"), "", TOPIC_REFUSED),
         ("read shared.B", (*READ, "{shared_b}"), "", TOPIC_REFUSED),
+        ("read incidents.B", (*READ, "{incidents_b}"), "", TOPIC_REFUSED),
+        ("read every incident", (*READ, INCIDENTS), "", TOPIC_REFUSED),
         ("write frames.B", ("-P", "-t", "{frames_b}"), "forged\n", TOPIC_REFUSED),
         ("write grants", ("-P", "-t", GRANTS), "forged grant\n", TOPIC_REFUSED),
         ("write audit", ("-P", "-t", AUDIT), "forged record\n", TOPIC_REFUSED),
@@ -115,7 +118,12 @@ def test_the_broker_refuses_operator_a_what_is_not_its_own(
     refusal: str,
 ) -> None:
     a, b = operators
-    names = {"frames_a": frames_topic(a), "frames_b": frames_topic(b), "shared_b": shared_topic(b)}
+    names = {
+        "frames_a": frames_topic(a),
+        "frames_b": frames_topic(b),
+        "shared_b": shared_topic(b),
+        "incidents_b": incidents_topic(b),
+    }
     argv = [arg.format(**names) for arg in args]
     out = _kcat(kcat_env, kafka_bootstrap, *argv, auth=[*SASL, *_credentials(a)], stdin=stdin)
     assert refusal in out, f"{what}: {out}"

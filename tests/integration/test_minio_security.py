@@ -10,19 +10,21 @@ import io
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 
 import pytest
 from minio import Minio
 from minio.error import S3Error
 
 from infra.provision import (
-    ensure_archiver_user,
     ensure_buckets,
     ensure_operator_user,
+    ensure_service_user,
     set_archive_retention,
 )
 from runtime import connection
 from runtime.connection import Connection
+from schemas.security import MINIO_ARCHIVER, MINIO_EVIDENCE, MINIO_RETRIEVAL
 from schemas.storage import archive_bucket
 
 pytestmark = pytest.mark.integration
@@ -40,7 +42,10 @@ async def test_the_archiver_stores_but_cannot_delete_or_change_policies(
     bucket = archive_bucket(f"sec-{uuid.uuid4().hex[:8]}")
     await asyncio.to_thread(ensure_buckets, minio_client, [bucket])
     user = await asyncio.to_thread(
-        ensure_archiver_user, connection.minio_admin(live_stack), connection.state_dir()
+        ensure_service_user,
+        connection.minio_admin(live_stack),
+        connection.state_dir(),
+        MINIO_ARCHIVER,
     )
     await asyncio.sleep(0.5)  # IAM changes reach the S3 API asynchronously
     archiver = _as(live_stack, user.access_key, user.secret_key)
@@ -106,3 +111,39 @@ def test_minio_answers_only_over_tls(live_stack: Connection) -> None:
     url = f"http://{live_stack.minio_endpoint}/minio/health/ready"
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         urllib.request.urlopen(url, timeout=5).read()
+
+
+async def test_retrieval_reads_and_evidence_holds_but_neither_writes_nor_deletes(
+    live_stack: Connection, minio_client: Minio
+) -> None:
+    """The users the services use after a grant check: retrieval reads a chunk, never writes
+    or deletes; the evidence user holds a chunk and reads its manifest, never its images."""
+    bucket = archive_bucket(f"sec-{uuid.uuid4().hex[:8]}")
+    await asyncio.to_thread(ensure_buckets, minio_client, [bucket])
+    for key, body in (("cam/c.mkv", b"images"), ("cam/c.json", b"{}")):
+        await asyncio.to_thread(minio_client.put_object, bucket, key, io.BytesIO(body), len(body))
+    admin, state = connection.minio_admin(live_stack), connection.state_dir()
+    users = {}
+    for name in (MINIO_RETRIEVAL, MINIO_EVIDENCE):
+        user = await asyncio.to_thread(ensure_service_user, admin, state, name)
+        users[name] = _as(live_stack, user.access_key, user.secret_key)
+    await asyncio.sleep(0.5)
+    retrieval, evidence = users[MINIO_RETRIEVAL], users[MINIO_EVIDENCE]
+
+    assert (await asyncio.to_thread(retrieval.get_object, bucket, "cam/c.mkv")).read() == b"images"
+    refusals: list[Callable[[], object]] = [
+        lambda: retrieval.put_object(bucket, "cam/forged.mkv", io.BytesIO(b"x"), 1),
+        lambda: retrieval.remove_object(bucket, "cam/c.mkv"),
+        lambda: retrieval.enable_object_legal_hold(bucket, "cam/c.mkv"),
+        lambda: evidence.get_object(bucket, "cam/c.mkv"),
+        lambda: evidence.put_object(bucket, "cam/forged.mkv", io.BytesIO(b"x"), 1),
+        lambda: evidence.remove_object(bucket, "cam/c.mkv"),
+    ]
+    for number, call in enumerate(refusals):
+        with pytest.raises(S3Error) as refused:
+            await asyncio.to_thread(call)
+        assert refused.value.code == "AccessDenied", (number, refused.value)
+
+    assert (await asyncio.to_thread(evidence.get_object, bucket, "cam/c.json")).read() == b"{}"
+    await asyncio.to_thread(evidence.enable_object_legal_hold, bucket, "cam/c.mkv")
+    assert await asyncio.to_thread(minio_client.is_object_legal_hold_enabled, bucket, "cam/c.mkv")

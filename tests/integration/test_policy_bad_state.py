@@ -12,9 +12,9 @@ import pytest
 
 from schemas.codec import INCIDENT_COMMAND
 from schemas.config import IncidentKind
+from schemas.incident_commands import open_record
 from schemas.records import IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENT_STATE, Sizing
-from streams.commands import open_record
 from streams.incident_processor import partition_for
 from tests.builders import eventually, kafka_producer
 from tests.integration.policy_world import (

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from schemas.codec import INCIDENT_COMMAND
 from schemas.config import IncidentKind
+from schemas.incident_commands import close_record, open_record
 from schemas.records import IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS
-from streams.commands import close_record, open_record
 from tests.builders import kafka_producer, poll
 from tests.integration.policy_world import (
     WorkerProcess,

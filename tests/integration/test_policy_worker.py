@@ -16,7 +16,7 @@ from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, DEAD_LETTER, FRAME, GRANT, INCIDENT_EVENT, RecordCodec
 from schemas.headers import frame_headers
 from schemas.records import AuditAction, DeadLetter, IncidentEvent, IncidentEventKind
-from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic
+from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic, incidents_topic
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from tests.builders import eventually, kafka_producer
 from tests.builders import frame as build_frame
@@ -123,6 +123,16 @@ async def test_incident_follow_routes_frames_to_the_opener_only_and_close_stops_
     assert shared.cameras_on(world.transit) == set()
     assert shared.cameras_on(world.roads) == set()
     assert cams["pc1"] not in shared.cameras_on(world.police)
+    # The pursuit shares transit and roads cameras: each follows it on its own topic while it
+    # concerns them; roads, left behind, hears of it until its camera is released, not after.
+    closed = (IncidentEventKind.CLOSED, None)
+    for operator, hears_of_close in ((world.police, True), (world.transit, True),
+                                     (world.roads, False)):  # fmt: skip
+        events = await _records(kafka_bootstrap, incidents_topic(operator), INCIDENT_EVENT)
+        mine = [(e.kind, e.camera_id) for e in events if e.incident_id == incident]
+        assert mine[0] == (IncidentEventKind.OPENED, None), (operator, mine)
+        assert (closed in mine) is hears_of_close, (operator, mine)
+    assert (IncidentEventKind.CAMERA_REVOKED, cams["rc1"]) in mine
 
     verify = vigie("audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -156,6 +166,11 @@ async def test_open_without_legal_basis_is_refused_audited_and_grants_nothing(
     )
     assert [e.kind for e in events] == [IncidentEventKind.REFUSED]
     assert "legal basis" in (events[0].reason or "")
+    # The refusal reaches the police's own incident topic, and no other operator's.
+    for operator, expected in ((world.police, 1), (world.transit, 0), (world.roads, 0)):
+        events = await _records(kafka_bootstrap, incidents_topic(operator), INCIDENT_EVENT)
+        mine = [e for e in events if e.incident_id == incident]
+        assert len(mine) == expected, (operator, mine)
     await asyncio.sleep(1.0)  # the sealer chains the draft
     audit = [r for r in await _records(kafka_bootstrap, AUDIT, AUDIT_RECORD)
              if r.incident_id == incident]  # fmt: skip

@@ -6,13 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from consumers.dashboard.view import DashboardView
 from schemas.records import (
-    Camera,
     CameraEvent,
     CameraEventKind,
-    IncidentEvent,
-    IncidentEventKind,
-    IncidentKind,
-    SourceKind,
 )
 
 T0 = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -69,44 +64,3 @@ def test_a_shared_camera_leaves_the_page_when_its_frames_stop() -> None:
     view.on_frame("frames.stib", "stib-parc", "stib", 1, T0, b"b")
     later = [r["camera_id"] for r in view.summary(T0 + timedelta(seconds=30))]
     assert later == ["stib-parc"]
-
-
-def test_incident_events_shown_are_own_public_or_about_own_cameras() -> None:
-    """A port dashboard does not follow a police pursuit in the metro; STIB sees its own
-    cameras being granted; everyone sees accidents."""
-
-    def event(kind: IncidentKind, camera: str | None = None) -> IncidentEvent:
-        return IncidentEvent(
-            incident_id="inc-1",
-            time=T0,
-            kind=IncidentEventKind.CAMERA_GRANTED if camera else IncidentEventKind.OPENED,
-            operator="police-x",
-            incident_kind=kind,
-            camera_id=camera,
-        )
-
-    stib, port = DashboardView("stib"), DashboardView("port")
-    for view in (stib, port):
-        view.on_registry(
-            Camera(
-                camera_id="stib-parc",
-                operator="stib",
-                name="Parc",
-                latitude=50.8,
-                longitude=4.3,
-                zone="metro",
-                tags=(),
-                profile="sd",
-                source_kind=SourceKind.SYNTHETIC,
-                active=True,
-                updated_at=T0,
-            )
-        )
-        view.on_incident(event(IncidentKind.PURSUIT))
-        view.on_incident(event(IncidentKind.PURSUIT, "stib-parc"))
-        view.on_incident(event(IncidentKind.ACCIDENT))
-    assert [(e.incident_kind, e.camera_id) for e in stib.incidents] == [
-        (IncidentKind.ACCIDENT, None),
-        (IncidentKind.PURSUIT, "stib-parc"),
-    ]
-    assert [e.incident_kind for e in port.incidents] == [IncidentKind.ACCIDENT]

@@ -38,6 +38,7 @@ from streams.incidents import (
     reconcile,
     tick,
 )
+from streams.incidents.audience import audience
 
 EXAMPLE = Path(vigie.__file__).parent / "examples" / "brussels.yaml"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -243,6 +244,36 @@ def test_open_grants_exactly_the_matching_cameras_of_two_other_operators() -> No
     assert granted(decision) == {"transit-platform", "roads-crossing"}
     assert revoked(decision) == set()
     assert active(state(decision)) == {"transit-platform", "roads-crossing"}
+
+
+def test_an_incident_reaches_its_operator_and_the_owners_of_the_cameras_it_shares() -> None:
+    """The port shares nothing in this pursuit: it never hears of it. Transit and roads do,
+    from the opening on; once the incident leaves their cameras behind and closes, the
+    revocations still reach them."""
+    decision = opened()
+    after = state(decision)
+    for event in decision.events:
+        assert audience(event, None, after, decision.grants) == {"police", "transit", "roads"}
+    closed = handle(after, close_cmd(60), CITY)
+    for event in closed.events:
+        assert audience(event, after, closed.incident, closed.grants) == {
+            "police",
+            "transit",
+            "roads",
+        }
+    lonely = opened(position=offset(0, 3000))
+    assert lonely.grants == ()
+    assert audience(lonely.events[0], None, lonely.incident, ()) == {"police"}
+
+
+def test_an_accident_reaches_every_operator_but_a_refusal_only_the_requester() -> None:
+    everyone = {"police", "transit", "roads", "port"}
+    decision = opened(kind=IncidentKind.ACCIDENT)
+    for event in decision.events:
+        assert audience(event, None, decision.incident, decision.grants, everyone) == everyone
+    refused = handle(None, open_cmd(operator="port", kind=IncidentKind.PURSUIT), CITY)
+    assert refused.refusal is not None
+    assert audience(refused.events[0], None, None, (), everyone) == {"port"}
 
 
 def test_a_grant_carries_the_agreement_terms_and_the_incident_justification() -> None:
@@ -817,7 +848,8 @@ def test_brussels_port_cannot_open_a_pursuit() -> None:
 
 
 def test_only_the_incident_operator_may_move_or_close_it() -> None:
-    """Another operator cannot redirect (or end) someone else's pursuit: refused and audited."""
+    """Another operator cannot redirect (or end) someone else's pursuit: refused and audited,
+    in the same words as a missing incident, and told to the requester alone."""
     incident = state(opened())
     moved = handle(incident, update_cmd(10, offset(400, 0), operator="roads"), CITY)
     closed = handle(incident, close_cmd(10).__class__(
@@ -825,6 +857,10 @@ def test_only_the_incident_operator_may_move_or_close_it() -> None:
     ), CITY)  # fmt: skip
     for decision in (moved, closed):
         assert decision.refusal is not None
-        assert "only police may change" in decision.refusal.reason
+        assert decision.refusal.reason == "unknown incident 'inc-1'"
+        assert [(e.kind, e.operator) for e in decision.events] == [
+            (IncidentEventKind.REFUSED, "roads")
+        ]
+        assert audience(decision.events[0], incident, decision.incident, ()) == {"roads"}
         assert decision.grants == ()
         assert [a.action for a in decision.audit] == [AuditAction.REFUSAL]

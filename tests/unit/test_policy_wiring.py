@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from schemas.config import IncidentKind
+from schemas.incident_commands import close_record, open_record, update_record
 from schemas.records import AuditAction, Grant, GrantStatus, IncidentAction, IncidentCommand
-from streams.commands import BadCommand, close_record, open_record, to_command, update_record
+from streams.commands import BadCommand, to_command
 from streams.forwarding import forwarding_audit
 from streams.incidents import CloseIncident, OpenIncident, UpdateIncident
 from streams.report import render_report, viewing_periods

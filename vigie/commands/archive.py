@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 from pathlib import Path
 
-from runtime.connection import Connection
 from schemas.config import ArchiveProfile
-from schemas.security import ARCHIVER
+from schemas.security import ARCHIVER, MINIO_EVIDENCE
 from vigie.commands.base import Handler, Subparsers, actor, add, group, moment
-
-
-def _as_archiver(conn: Connection) -> Connection:
-    """The connection with the archiver's own MinIO user (it may not delete), never root."""
-    from runtime import connection
-    from runtime.credentials import load_minio_user
-    from schemas.errors import VigieError
-
-    user = load_minio_user(connection.state_dir(), ARCHIVER)
-    if user is None:
-        raise VigieError("no MinIO user for the archiver: run `vigie provision` first")
-    return dataclasses.replace(
-        conn, minio_access_key=user.access_key, minio_secret_key=user.secret_key
-    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -39,7 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     profiles = {}
     if args.config is not None:
         profiles = {o.id: o.archive_profile for o in load(args.config).operators}
-    conn = _as_archiver(connection.load())
+    conn = connection.as_minio_service(connection.load(), ARCHIVER)
     settings = ArchiverSettings(
         bootstrap=conn.kafka_bootstrap,
         group_id=args.group,
@@ -66,7 +50,7 @@ def _hold(args: argparse.Namespace) -> int:
     result = asyncio.run(
         hold_window(
             conn.kafka_bootstrap,
-            connection.minio_client(conn),
+            connection.minio_client(connection.as_minio_service(conn, MINIO_EVIDENCE)),
             operator=args.operator,
             cameras=args.camera,
             start=args.start,

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from schemas.config import IncidentKind
+from schemas.incident_commands import close_record, open_record, update_record
 from schemas.records import IncidentCommand, IncidentEvent, IncidentEventKind
-from streams.commands import close_record, open_record, update_record
 from vigie.commands.base import Subparsers, act_as_operator, act_as_tooling, add, group
 
 logger = logging.getLogger(__name__)
