@@ -9,8 +9,12 @@ Principals (SCRAM users):
   and ``audit``.
 - ``vigie-archiver``: the archivers. Reads every operator's frames; writes archive chunks and
   dead letters.
-- ``vigie-op-<operator>``: an operator's adapters, dashboards and command-line clients. Writes
-  its own ``frames.`` and ``camera-events.`` topics and incident commands; reads its own
+- ``vigie-room``: the incident room service, which authenticates people. The only writer of
+  ``incident-commands`` (with the user and operator it authenticated) besides the admin, a
+  writer of ``audit-drafts`` (every view, playback and refusal, before the act); reads
+  ``grants`` for the archive grant check. It reads each operator's topics as that operator.
+- ``vigie-op-<operator>``: an operator's adapters and the room acting for it. Writes its own
+  ``frames.`` and ``camera-events.`` topics; reads its own
   topics, ``shared.<operator>``, ``incidents.<operator>`` (the incident events that concern it)
   and the camera registry. Never another operator's frames, shared frames or incidents, never
   the audit chain. The full ``incidents`` stream is for the admin's tooling only.
@@ -46,6 +50,7 @@ from schemas.topics import (
 __all__ = [
     "ADMIN",
     "ARCHIVER",
+    "ROOM",
     "MINIO_ARCHIVER",
     "MINIO_EVIDENCE",
     "MINIO_RETRIEVAL",
@@ -62,6 +67,7 @@ __all__ = [
 ADMIN = "vigie-admin"
 POLICY = "vigie-policy"
 ARCHIVER = "vigie-archiver"
+ROOM = "vigie-room"
 
 # MinIO users of the services (infra.provision.SERVICE_POLICIES says what each may do).
 MINIO_ARCHIVER = ARCHIVER
@@ -121,7 +127,8 @@ def _groups(principal: str) -> Acl:
 
 def principals(operators: Iterable[str]) -> list[str]:
     """Every principal an installation with these operators needs (the admin first)."""
-    return [ADMIN, POLICY, ARCHIVER, *(operator_principal(o) for o in sorted(set(operators)))]
+    ops = (operator_principal(o) for o in sorted(set(operators)))
+    return [ADMIN, POLICY, ARCHIVER, ROOM, *ops]
 
 
 def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
@@ -141,14 +148,15 @@ def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
         _prefixed(ARCHIVER, Operation.READ, frames),
         *_topics(ARCHIVER, Operation.WRITE, ARCHIVE_CHUNKS, DEAD_LETTER, AUDIT_DRAFTS),
         _groups(ARCHIVER),
+        *_topics(ROOM, Operation.WRITE, INCIDENT_COMMANDS, AUDIT_DRAFTS),
+        *_topics(ROOM, Operation.READ, GRANTS),
+        _groups(ROOM),
     ]
     for operator in sorted(set(operators)):
         me = operator_principal(operator)
         own = (frames_topic(operator), camera_events_topic(operator))
-        acls += _topics(me, Operation.WRITE, *own, INCIDENT_COMMANDS, AUDIT_DRAFTS)
+        acls += _topics(me, Operation.WRITE, *own)
         theirs = (shared_topic(operator), incidents_topic(operator))
         acls += _topics(me, Operation.READ, *own, *theirs, CAMERAS)
-        # Retrieval checks archive grants before it hands out another operator's archive.
-        acls += _topics(me, Operation.READ, GRANTS)
         acls.append(_groups(me))
     return frozenset(acls)

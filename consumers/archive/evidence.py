@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from minio import Minio
+
 from consumers.archive import audit
 from consumers.archive.hold import HoldResult, hold_window
 from consumers.retrieval.access import latest_grants
@@ -178,13 +180,15 @@ async def hold_incident(
     actor: str,
     reason: str,
     release: bool = False,
+    client: Minio | None = None,
 ) -> list[HoldResult]:
     """Put (or lift) a legal hold on every chunk of every camera the incident's grants reached,
-    over the window each grant covered; audited per owner and window."""
+    over the window each grant covered; audited per owner and window, before each hold.
+    `client`: the evidence user's (default: from the state folder)."""
     grants = latest_grants(await read_grants(conn.kafka_bootstrap)).values()
     windows = incident_windows(grants, incident_id, None)
     legal = {g.grant_id: g.legal_basis for g in grants}
-    client = minio_client(as_minio_service(conn, MINIO_EVIDENCE))
+    client = client or minio_client(as_minio_service(conn, MINIO_EVIDENCE))
     return [
         await hold_window(
             conn.kafka_bootstrap,

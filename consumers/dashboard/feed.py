@@ -14,6 +14,7 @@ from consumers.dashboard.view import DashboardView
 from runtime import kafka_clients
 from runtime.topic_reader import read_partitions
 from schemas.codec import CAMERA, CAMERA_EVENT, FRAME, INCIDENT_EVENT, DecodeError
+from schemas.headers import HEADER_CAMERA
 from schemas.security import operator_principal
 from schemas.topics import (
     CAMERAS,
@@ -37,6 +38,18 @@ def topics_for(operator: str) -> list[str]:
     ]
 
 
+def frame_problem(record: ConsumerRecord[bytes, bytes], body_camera: str) -> str | None:
+    """Why a frame must not be shown: its body names another camera than its headers or key
+    (a forged or corrupted frame is never displayed under a camera it does not belong to)."""
+    headers = dict(record.headers or ())
+    named = headers.get(HEADER_CAMERA)
+    if named is None or named.decode(errors="replace") != body_camera:
+        return f"body camera {body_camera!r} differs from header {HEADER_CAMERA} {named!r}"
+    if record.key is not None and record.key != body_camera.encode():
+        return f"body camera {body_camera!r} differs from the message key {record.key!r}"
+    return None
+
+
 def apply_record(view: DashboardView, record: ConsumerRecord[bytes, bytes]) -> None:
     value = record.value or b""
     try:
@@ -48,6 +61,16 @@ def apply_record(view: DashboardView, record: ConsumerRecord[bytes, bytes]) -> N
             view.on_camera_event(CAMERA_EVENT.decode(value))
         else:
             frame = FRAME.decode(value)
+            problem = frame_problem(record, frame.camera_id)
+            if problem is not None:
+                logger.warning(
+                    "%s[%d]@%d not shown: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    problem,
+                )
+                return
             view.on_frame(
                 record.topic,
                 frame.camera_id,

@@ -6,6 +6,7 @@ from infra.security import plan
 from schemas.security import (
     ARCHIVER,
     POLICY,
+    ROOM,
     Acl,
     Operation,
     Pattern,
@@ -14,7 +15,16 @@ from schemas.security import (
     operator_principal,
     principals,
 )
-from schemas.topics import AUDIT, GRANTS, INCIDENT_STATE, shared_topic
+from schemas.topics import (
+    AUDIT,
+    AUDIT_DRAFTS,
+    GRANTS,
+    INCIDENT_COMMANDS,
+    INCIDENT_STATE,
+    INCIDENTS,
+    incidents_topic,
+    shared_topic,
+)
 
 ACLS = desired_acls(["stib", "police-x"])
 
@@ -47,6 +57,26 @@ def test_only_the_policy_writes_grants_shared_frames_state_and_the_audit_chain()
         assert writers == {POLICY}, topic
 
 
+def test_people_act_through_the_room_only() -> None:
+    """Incident commands and audit drafts carry who asked: only the room, which authenticated
+    that person, writes them (and the archiver and policy their own drafts); an operator's
+    principal writes neither, nor reads the grants of others."""
+    assert {a.principal for a in ACLS if _allowed(a.principal, Operation.WRITE,
+                                                   INCIDENT_COMMANDS)} == {ROOM}  # fmt: skip
+    drafters = {a.principal for a in ACLS if _allowed(a.principal, Operation.WRITE, AUDIT_DRAFTS)}
+    assert drafters == {ROOM, POLICY, ARCHIVER}
+    for op in ("stib", "police-x"):
+        assert not _allowed(operator_principal(op), Operation.READ, GRANTS)
+
+
+def test_an_operator_reads_the_incidents_that_concern_it_only() -> None:
+    stib = operator_principal("stib")
+    assert _allowed(stib, Operation.READ, incidents_topic("stib"))
+    assert not _allowed(stib, Operation.READ, incidents_topic("police-x"))
+    assert not _allowed(stib, Operation.READ, INCIDENTS)
+    assert _allowed(POLICY, Operation.WRITE, incidents_topic("stib"))
+
+
 def test_the_archiver_reads_every_operators_frames_and_writes_no_frames() -> None:
     assert _allowed(ARCHIVER, Operation.READ, "frames.stib")
     assert _allowed(ARCHIVER, Operation.READ, "frames.police-x")
@@ -65,6 +95,7 @@ def test_principals_are_the_admin_the_services_and_one_per_operator() -> None:
         "vigie-admin",
         POLICY,
         ARCHIVER,
+        ROOM,
         "vigie-op-police-x",
         "vigie-op-stib",
     ]

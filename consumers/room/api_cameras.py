@@ -1,0 +1,213 @@
+"""Cameras in the room: those the user may see now, the newest snapshot and the live stream.
+
+A camera is served to a viewer of its own operator, or of an operator it is shared with now
+(a grant in force); anything else is a 403, audited as a refusal. Every snapshot and every live
+view (its start and its end) is audited *before* the first byte goes out; if the audit cannot
+be written the request is refused (503), nothing is shown unaudited. A live stream ends by
+itself when the camera's grant ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auth import User
+from consumers.room.deps import Viewer
+from fastapi import APIRouter, HTTPException, Path
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
+
+from consumers.archive.audit import draft
+from consumers.room.room import Room
+from consumers.room.writer import AuditUnavailable
+from schemas.records import AuditAction
+
+__all__ = ["CAMERA_ID", "CameraId", "cameras_router", "refuse"]
+
+CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+CameraId = Annotated[str, Path(pattern=CAMERA_ID, description="a camera id")]
+
+LIVE_POLL_S = 0.04
+"""How often a live stream looks for a newer frame (25 times a second)."""
+BOUNDARY = "vigieframe"
+
+
+class CameraOut(BaseModel):
+    camera_id: str
+    name: str
+    operator: str
+    latitude: float
+    longitude: float
+    zone: str
+    shared: bool
+    status: str
+    motion: bool
+    last_frame_at: datetime | None
+
+
+async def audited(room: Room, user: User, action: AuditAction, reason: str, **fields: str) -> None:
+    """Write the audit draft of an act before it happens; 503 if it cannot be written."""
+    details = {k: v for k, v in fields.items() if k not in {"camera_id", "subject_operator"}}
+    try:
+        await room.writer.audit(
+            draft(
+                actor=user.name,
+                operator=user.operator,
+                action=action,
+                reason=reason,
+                subject_operator=fields.get("subject_operator"),
+                camera_id=fields.get("camera_id"),
+                details=details,
+            )
+        )
+    except AuditUnavailable as exc:
+        raise HTTPException(503, str(exc)) from exc
+
+
+async def refuse(room: Room, user: User, status: int, why: str, **fields: str) -> HTTPException:
+    """A refusal, audited (a failure to audit it still refuses)."""
+    with contextlib.suppress(HTTPException):
+        await audited(room, user, AuditAction.REFUSAL, why, **fields)
+    return HTTPException(status, why)
+
+
+def cameras_router(room: Room) -> APIRouter:
+    router = APIRouter(prefix="/api/cameras", tags=["cameras"], responses=ERROR_RESPONSES)
+
+    async def visible(user: User, camera_id: str, what: str) -> str:
+        """The camera's owner if the user may see it now; a 403 (audited) otherwise."""
+        picture = room.picture(user.operator)
+        owner = picture.owner_of(camera_id)
+        if owner is None:
+            raise HTTPException(404, f"no camera {camera_id}")
+        if not picture.may_see(camera_id):
+            raise await refuse(
+                room,
+                user,
+                403,
+                f"{what} refused: camera {camera_id} of {owner} is not shared with"
+                f" {user.operator} now",
+                camera_id=camera_id,
+                subject_operator=owner,
+            )
+        return owner
+
+    @router.get("")
+    def list_cameras(user: Viewer) -> list[CameraOut]:
+        """The user's operator's cameras, then the others' shared with it now."""
+        picture = room.picture(user.operator)
+        rows = []
+        for camera in picture.cameras():
+            live = picture.view.cameras.get(camera.camera_id)
+            rows.append(
+                CameraOut(
+                    camera_id=camera.camera_id,
+                    name=camera.name,
+                    operator=camera.operator,
+                    latitude=camera.latitude,
+                    longitude=camera.longitude,
+                    zone=camera.zone,
+                    shared=camera.operator != user.operator,
+                    status=live.status if live else "unknown",
+                    motion=live.motion if live else False,
+                    last_frame_at=live.capture_time if live else None,
+                )
+            )
+        return rows
+
+    @router.get(
+        "/{camera_id}/snapshot",
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}, 404: {}, 503: {}},
+    )
+    async def snapshot(user: Viewer, camera_id: CameraId) -> Response:
+        """The newest frame (JPEG), audited before it is sent."""
+        owner = await visible(user, camera_id, "snapshot")
+        live = room.picture(user.operator).frame(camera_id)
+        if live is None:
+            raise HTTPException(404, f"no frame of camera {camera_id} yet")
+        await audited(
+            room,
+            user,
+            AuditAction.LIVE_VIEW,
+            "snapshot",
+            camera_id=camera_id,
+            subject_operator=owner,
+            view="snapshot",
+            frame_time=live.capture_time.isoformat() if live.capture_time else "",
+        )
+        return Response(live.jpeg, media_type="image/jpeg")
+
+    @router.get(
+        "/{camera_id}/live",
+        response_class=StreamingResponse,
+        responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}},
+    )
+    async def live(user: Viewer, camera_id: CameraId) -> StreamingResponse:
+        """The camera's frames as they arrive (MJPEG), until the client leaves or the camera
+        is no longer shared with the user's operator. Start and end are audited."""
+        owner = await visible(user, camera_id, "live view")
+        await audited(
+            room,
+            user,
+            AuditAction.LIVE_VIEW,
+            "live view started",
+            camera_id=camera_id,
+            subject_operator=owner,
+            view="live",
+            phase="start",
+        )
+        return StreamingResponse(
+            _frames(room, user, camera_id, owner),
+            media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        )
+
+    return router
+
+
+async def _frames(room: Room, user: User, camera_id: str, owner: str) -> AsyncIterator[bytes]:
+    picture = room.picture(user.operator)
+    sent = 0
+    last: tuple[int, datetime | None] | None = None
+    why = "client left"
+    try:
+        while True:
+            if not picture.may_see(camera_id):
+                why = "camera no longer shared"
+                return
+            current = picture.frame(camera_id)
+            if current is not None and (current.sequence, current.capture_time) != last:
+                last = (current.sequence, current.capture_time)
+                sent += 1
+                yield (
+                    (
+                        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                        f"Content-Length: {len(current.jpeg)}\r\n\r\n"
+                    ).encode()
+                    + current.jpeg
+                    + b"\r\n"
+                )
+            await asyncio.sleep(LIVE_POLL_S)
+    finally:
+        # The end cannot be audited before it happens: it is written as soon as it does, in a
+        # task of its own (the stream's own task may be cancelled as the client leaves).
+        record = draft(
+            actor=user.name,
+            operator=user.operator,
+            action=AuditAction.LIVE_VIEW,
+            reason=f"live view ended: {why}",
+            subject_operator=owner,
+            camera_id=camera_id,
+            details={"view": "live", "phase": "end", "frames": str(sent)},
+        )
+        task = asyncio.create_task(room.writer.audit(record))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+
+
+_pending: set[asyncio.Task[None]] = set()

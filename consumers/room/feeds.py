@@ -1,0 +1,93 @@
+"""The Kafka edge of the room: each operator's picture is fed from the topics that operator's
+principal may read, read *as that principal*, so the broker enforces the same rights again.
+
+Incident events are read from the beginning of `incidents.<operator>` (the list of incidents
+and the grants in force are rebuilt from them); frames, shared frames and camera events from
+now on (the room shows the present; the archive holds the past). No consumer group: nothing
+is committed, and no group of another principal can be joined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer
+
+from consumers.dashboard.feed import apply_record
+from consumers.room.picture import OperatorPicture
+from runtime import kafka_clients
+from runtime.identity import KafkaAuth
+from schemas.codec import CAMERA, INCIDENT_EVENT, DecodeError
+from schemas.topics import (
+    CAMERAS,
+    camera_events_topic,
+    frames_topic,
+    incidents_topic,
+    shared_topic,
+)
+
+__all__ = ["follow_operator"]
+
+logger = logging.getLogger(__name__)
+
+
+def _consumer(bootstrap: str, auth: KafkaAuth, *topics: str, reset: str) -> AIOKafkaConsumer:
+    return kafka_clients.consumer(
+        bootstrap,
+        *topics,
+        client_id=f"vigie-room-{auth.username}",
+        group_id=None,
+        auth=auth,
+        auto_offset_reset=reset,
+    )
+
+
+async def _history(
+    picture: OperatorPicture, bootstrap: str, auth: KafkaAuth, stop: asyncio.Event
+) -> None:
+    """The camera registry and the incident events, from their beginning, then as they come."""
+    topics = (CAMERAS, incidents_topic(picture.operator))
+    consumer = _consumer(bootstrap, auth, *topics, reset="earliest")
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=300, max_records=500)
+            for records in batch.values():
+                for record in records:
+                    try:
+                        if record.topic == CAMERAS:
+                            picture.on_registry(CAMERA.decode(record.value or b""))
+                        else:
+                            picture.on_incident(INCIDENT_EVENT.decode(record.value or b""))
+                    except DecodeError as exc:
+                        where = f"{record.topic}[{record.partition}]@{record.offset}"
+                        logger.warning("%s undecodable: %s", where, exc.reason)
+    finally:
+        await consumer.stop()
+
+
+async def _live(
+    picture: OperatorPicture, bootstrap: str, auth: KafkaAuth, stop: asyncio.Event
+) -> None:
+    op = picture.operator
+    topics = (frames_topic(op), shared_topic(op), camera_events_topic(op))
+    consumer = _consumer(bootstrap, auth, *topics, reset="latest")
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=300, max_records=500)
+            for records in batch.values():
+                for record in records:
+                    apply_record(picture.view, record)
+    finally:
+        await consumer.stop()
+
+
+async def follow_operator(
+    picture: OperatorPicture, bootstrap: str, auth: KafkaAuth, stop: asyncio.Event
+) -> None:
+    """Feed `picture` until `stop` is set."""
+    await asyncio.gather(
+        _history(picture, bootstrap, auth, stop), _live(picture, bootstrap, auth, stop)
+    )

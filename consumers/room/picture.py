@@ -1,0 +1,132 @@
+"""What one operator's users may see now, as pure state: its own cameras, the cameras of others
+shared with it at this moment, their newest frames, and the incidents that concern it.
+
+Fed only from topics that operator's principal may read (``consumers.room.feeds``), so the
+broker has already decided what can arrive here; this state decides again what is *served*:
+a shared camera only while a grant to this operator is in force (the last frame of a revoked
+camera is no longer shown), never a frame whose body and headers disagree on the camera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from consumers.dashboard.view import DashboardView, LiveCamera
+from schemas.records import Camera, IncidentEvent, IncidentEventKind
+
+__all__ = ["IncidentSummary", "OperatorPicture", "summarise"]
+
+
+@dataclass
+class IncidentSummary:
+    """An incident as its events tell it, in topic order."""
+
+    incident_id: str
+    operator: str
+    status: str = "refused"
+    kind: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_m: float | None = None
+    legal_basis: str | None = None
+    cameras: set[str] = field(default_factory=set)
+    opened_by: str | None = None
+    last: datetime | None = None
+    reason: str | None = None
+
+
+def summarise(events: Iterable[IncidentEvent]) -> dict[str, IncidentSummary]:
+    incidents: dict[str, IncidentSummary] = {}
+    for e in events:
+        _apply(incidents, e)
+    return incidents
+
+
+def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentSummary:
+    s = incidents.setdefault(e.incident_id, IncidentSummary(e.incident_id, e.operator))
+    s.last = e.time
+    if e.incident_kind is not None:
+        s.kind = e.incident_kind.value.lower()
+    if e.latitude is not None and e.longitude is not None:
+        s.latitude, s.longitude = e.latitude, e.longitude
+    if e.radius_m is not None:
+        s.radius_m = e.radius_m
+    if e.legal_basis:
+        s.legal_basis = e.legal_basis
+    if e.kind is IncidentEventKind.OPENED:
+        s.status, s.operator, s.opened_by = "open", e.operator, e.requested_by
+    elif e.kind is IncidentEventKind.CLOSED:
+        s.status = "closed"
+    elif e.kind is IncidentEventKind.REFUSED:
+        s.reason = e.reason
+    elif e.kind is IncidentEventKind.CAMERA_GRANTED and e.camera_id:
+        s.cameras.add(e.camera_id)
+    elif e.kind is IncidentEventKind.CAMERA_REVOKED and e.camera_id:
+        s.cameras.discard(e.camera_id)
+    return s
+
+
+@dataclass
+class OperatorPicture:
+    operator: str
+    view: DashboardView = field(init=False)
+    incidents: dict[str, IncidentSummary] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.view = DashboardView(self.operator)
+
+    # ------------------------------------------------------------------ feeding
+
+    def on_registry(self, camera: Camera) -> None:
+        self.view.on_registry(camera)
+
+    def on_incident(self, event: IncidentEvent) -> None:
+        _apply(self.incidents, event)
+        self.view.on_incident(event)
+
+    # ------------------------------------------------------------------ deciding
+
+    def granted(self) -> set[str]:
+        """Other operators' cameras granted to this operator now: those of its own open
+        incidents (the grantee of an incident's grants is the incident's operator)."""
+        return {
+            camera
+            for s in self.incidents.values()
+            if s.operator == self.operator and s.status == "open"
+            for camera in s.cameras
+        }
+
+    def owner_of(self, camera_id: str) -> str | None:
+        camera = self.view.registry.get(camera_id)
+        return camera.operator if camera is not None else None
+
+    def may_see(self, camera_id: str) -> bool:
+        """Own camera, or another's shared with this operator now."""
+        return self.owner_of(camera_id) == self.operator or camera_id in self.granted()
+
+    def frame(self, camera_id: str) -> LiveCamera | None:
+        """The newest frame this operator may be shown, if any."""
+        if not self.may_see(camera_id):
+            return None
+        live = self.view.cameras.get(camera_id)
+        return live if live is not None and live.jpeg else None
+
+    def incident(self, incident_id: str) -> IncidentSummary | None:
+        """An incident that concerns this operator; None for any other (missing or not)."""
+        return self.incidents.get(incident_id)
+
+    def own_incident(self, incident_id: str) -> IncidentSummary | None:
+        s = self.incidents.get(incident_id)
+        return s if s is not None and s.operator == self.operator else None
+
+    def cameras(self) -> list[Camera]:
+        """The registry entries of every camera this operator may see now, own first."""
+        granted = self.granted()
+        visible = [
+            c
+            for c in self.view.registry.values()
+            if c.operator == self.operator or c.camera_id in granted
+        ]
+        return sorted(visible, key=lambda c: (c.operator != self.operator, c.name, c.camera_id))

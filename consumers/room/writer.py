@@ -1,0 +1,71 @@
+"""The room's writes to Kafka, as the room principal: incident commands and audit drafts.
+
+Both are waited for: a command is accepted once the broker holds it (the policy decides and
+audits it), and an access is served only once its audit draft is on the broker. If the audit
+cannot be written within `AUDIT_TIMEOUT_S`, :class:`AuditUnavailable` is raised and the act is
+refused: nothing is seen unaudited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+
+from runtime import kafka_clients
+from schemas.codec import AUDIT_RECORD, INCIDENT_COMMAND
+from schemas.errors import VigieError
+from schemas.records import AuditRecord, IncidentCommand
+from schemas.topics import AUDIT_DRAFTS, INCIDENT_COMMANDS
+
+__all__ = ["AUDIT_TIMEOUT_S", "AuditUnavailable", "RoomWriter"]
+
+logger = logging.getLogger(__name__)
+
+AUDIT_TIMEOUT_S = 5.0
+
+
+class AuditUnavailable(VigieError):
+    """The audit trail cannot be written now: the act it would record is refused."""
+
+
+class RoomWriter:
+    def __init__(self, bootstrap: str) -> None:
+        # Default identity: the room process acts as the room principal (vigie-room).
+        self._producer: AIOKafkaProducer = kafka_clients.producer(
+            bootstrap, client_id="vigie-room", linger_ms=0
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def audit(self, draft: AuditRecord) -> None:
+        """Put `draft` on `audit-drafts` and wait for the broker; AuditUnavailable if not."""
+        try:
+            await asyncio.wait_for(
+                self._producer.send_and_wait(
+                    AUDIT_DRAFTS, key=draft.operator.encode(), value=AUDIT_RECORD.encode(draft)
+                ),
+                AUDIT_TIMEOUT_S,
+            )
+        except Exception as exc:  # any failure means: not audited
+            logger.exception("audit draft %s not written", draft.audit_id)
+            raise AuditUnavailable(
+                "the audit trail cannot be written now; nothing is shown unaudited"
+            ) from exc
+
+    async def command(self, record: IncidentCommand) -> int:
+        """Send an incident command; its offset once the broker holds it."""
+        metadata = await asyncio.wait_for(
+            self._producer.send_and_wait(
+                INCIDENT_COMMANDS,
+                key=record.incident_id.encode(),
+                value=INCIDENT_COMMAND.encode(record),
+            ),
+            AUDIT_TIMEOUT_S,
+        )
+        return int(metadata.offset)
