@@ -338,3 +338,13 @@ def test_the_docs_page_is_served_here_with_no_external_url(room: Room) -> None:
     init = room.client.get("/docs/init.js").text
     assert "/openapi.json" in init
     assert not EXTERNAL_URL.search(init)
+
+
+def test_a_cross_site_form_cannot_sign_in(room: Room) -> None:
+    """A form of another site can post text/plain without a preflight: it is not JSON here."""
+    body = b'{"user": "alice", "password": "correct horse battery"}'
+    response = room.client.post(
+        "/api/session", content=body, headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 422
+    assert "set-cookie" not in response.headers
