@@ -84,5 +84,10 @@ class LoginLimiter:
             self._failures.pop(key, None)
 
     def _forget_old(self, now: datetime) -> None:
+        """Bounded memory: keys out of the window go, then the oldest if still too many."""
         for key in [k for k, times in self._failures.items() if now - times[-1] >= self.window]:
             del self._failures[key]
+        excess = len(self._failures) - self._max_keys + 1
+        if excess > 0:
+            for key in sorted(self._failures, key=lambda k: self._failures[k][-1])[:excess]:
+                del self._failures[key]
