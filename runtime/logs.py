@@ -143,7 +143,7 @@ def configure(verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     # Client libraries are chatty at INFO (every rebalance and connection).
-    for noisy in ("aiokafka", "kafka", "urllib3"):
+    for noisy in ("aiokafka", "kafka", "urllib3", "httpx2", "httpcore2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # On the handlers, not the loggers: a logger's filters do not see its children's records.
     suppressor = install_repeat_suppressor(logging.getLogger().handlers)

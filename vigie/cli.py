@@ -19,6 +19,7 @@ from vigie.commands import (
     audit,
     incident,
     policy,
+    room,
     security,
     services,
     setup,
@@ -26,7 +27,7 @@ from vigie.commands import (
 )
 from vigie.commands.base import Handler
 
-COMMAND_GROUPS = (stack, setup, security, services, incident, policy, audit, archive)
+COMMAND_GROUPS = (stack, setup, security, services, incident, policy, audit, archive, room)
 """Each registers its subcommands, in this order in `vigie --help`."""
 
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from runtime.credentials import write_private
 
-__all__ = ["SERVER_CN", "TlsFiles", "ensure_tls", "tls_files"]
+__all__ = ["SERVER_CN", "TlsFiles", "ensure_service_cert", "ensure_tls", "tls_files"]
 
 SERVER_CN = "vigie-kafka"
 """Common name of the server certificate; Kafka's principal for it is ``User:CN=vigie-kafka``."""
@@ -133,3 +134,52 @@ def ensure_tls(tls_dir: Path) -> TlsFiles:
     # Last: its presence says the set is complete. Public, but kept with the rest.
     write_private(files.ca_cert, _cert_bytes(ca_cert))
     return files
+
+
+def ensure_service_cert(tls_dir: Path, name: str) -> tuple[Path, Path]:
+    """A server certificate of `name` (a web service such as the incident room) signed by the
+    stack's CA, for localhost and 127.0.0.1, generated once: (certificate chain, key), PEM.
+
+    Its own key, server authentication only: the service never holds Kafka's certificate, which
+    is also the broker's client identity on the controller listener."""
+    files = ensure_tls(tls_dir)
+    cert_path, key_path = tls_dir / f"{name}.crt", tls_dir / f"{name}.key"
+    ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    if cert_path.exists() and key_path.exists():
+        try:  # still signed by this CA (a new CA is generated if the set was incomplete)
+            x509.load_pem_x509_certificate(cert_path.read_bytes()).verify_directly_issued_by(
+                ca_cert
+            )
+        except (ValueError, TypeError, InvalidSignature):
+            pass
+        else:
+            return cert_path, key_path
+    ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{files.ca_key} is not the EC key this module generates")
+    now = dt.datetime.now(dt.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(min(now + dt.timedelta(days=VALID_DAYS), ca_cert.not_valid_after_utc))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    write_private(key_path, _key_bytes(key))
+    write_private(cert_path, _cert_bytes(cert) + _cert_bytes(ca_cert))
+    return cert_path, key_path
