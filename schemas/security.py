@@ -50,11 +50,11 @@ from schemas.topics import (
 __all__ = [
     "ADMIN",
     "ARCHIVER",
-    "ROOM",
     "MINIO_ARCHIVER",
     "MINIO_EVIDENCE",
     "MINIO_RETRIEVAL",
     "POLICY",
+    "ROOM",
     "Acl",
     "Operation",
     "Pattern",

@@ -24,7 +24,9 @@ from schemas.config import VigieConfig, load
 from schemas.headers import HeaderError, parse_frame_headers
 from schemas.records import IncidentEvent
 from schemas.topics import FRAMES_PATTERN, INCIDENTS
-from vigie import provisioning, scenario
+from vigie import provisioning, room_client, scenario
+from vigie.demo_users import demo_user, ensure_demo_users, passwords_path
+from vigie.room_client import RoomClient, RoomError, SavedLogin
 from vigie.supervisor import Child, Supervisor
 
 logger = logging.getLogger(__name__)
@@ -175,16 +177,47 @@ async def watch(
         await consumer.stop()
 
 
-async def pursuits(config: VigieConfig, bootstrap: str, repeat: bool) -> None:
-    """The scripted pursuit, once, or again and again (a pause between) for an open-ended demo."""
+async def pursuits(config: VigieConfig, passwords: dict[str, str], repeat: bool) -> None:
+    """The scripted pursuit, once, or again and again (a pause between) for an open-ended demo,
+    given through the room by the pursuing operator's demo officer."""
+    user = demo_user(scenario.PURSUER)
+    saved = await _sign_in(user, passwords[user])
     delay = PURSUIT_START_S
-    while True:
-        plan = scenario.pursuit(config, f"demo-pursuit-{int(time.time())}")
-        assert plan is not None
-        await scenario.run(bootstrap, plan, delay, PURSUIT_STEP_S)
-        if not repeat:
-            return
-        delay = PURSUIT_PAUSE_S
+    with RoomClient(saved) as room:
+        while True:
+            plan = scenario.pursuit(config, "")
+            assert plan is not None
+            await scenario.run(room, plan, delay, PURSUIT_STEP_S)
+            if not repeat:
+                return
+            delay = PURSUIT_PAUSE_S
+
+
+async def _sign_in(user: str, password: str) -> SavedLogin:
+    """Sign in to the room the demo started, once it answers."""
+    for _ in range(int(ROOM_START_TIMEOUT_S / 0.5)):
+        try:
+            return await asyncio.to_thread(room_client.login, ROOM_URL, user, password)
+        except RoomError:
+            await asyncio.sleep(0.5)
+    return await asyncio.to_thread(room_client.login, ROOM_URL, user, password)
+
+
+ROOM_PORT = 8080
+ROOM_URL = f"http://127.0.0.1:{ROOM_PORT}"
+ROOM_START_TIMEOUT_S = 30.0
+
+
+def room_child(config_path: Path, settings: StackSettings) -> Child:
+    """The incident room: people sign in, follow incidents, view cameras (audited)."""
+    return Child(
+        name="room",
+        argv=[
+            *(sys.executable, "-m", "vigie", "room", "serve"),
+            *("--config", str(config_path), "--port", str(ROOM_PORT)),
+        ],
+        log_file=settings.logs_dir / "room.log",
+    )
 
 
 def run(config_path: Path, seconds: float = 0.0, pursue: bool = True) -> int:
@@ -193,11 +226,13 @@ def run(config_path: Path, seconds: float = 0.0, pursue: bool = True) -> int:
     was_running = all(s.answers for s in stack.status(settings))
     connection = stack.up(settings)
     asyncio.run(provisioning.provision_all_command(config_path))
+    passwords = ensure_demo_users(config, settings.state_dir)
     supervisor = Supervisor(
         [
             *camera_children(config, config_path, settings),
             archiver_child(config, config_path, settings),
             policy_child(config_path, settings),
+            room_child(config_path, settings),
             *dashboard_children(config, settings),
         ]
     )
@@ -211,7 +246,7 @@ def run(config_path: Path, seconds: float = 0.0, pursue: bool = True) -> int:
             loop.add_signal_handler(sig, stop.set)
         until = time.monotonic() + seconds if seconds > 0 else None
         chase = (
-            asyncio.create_task(pursuits(config, connection.kafka_bootstrap, repeat=until is None))
+            asyncio.create_task(pursuits(config, passwords, repeat=until is None))
             if pursue and scenario.pursuit(config, "probe") is not None
             else None
         )
@@ -247,8 +282,11 @@ def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
             f"  frames, decoded:      vigie tail frames.{first}",
             f"  camera events:        vigie tail camera-events.{first} --from-beginning",
             "  camera registry:      vigie tail cameras --from-beginning",
-            f"  open an incident:     vigie incident open --operator {first} --kind pursuit"
-            " --lat 50.8467 --lon 4.3525 --radius 300 --legal-basis '...' --user me",
+            f"  incident room:        {ROOM_URL}/docs (API); users and passwords of the demo"
+            f" in {passwords_path(settings.state_dir)}",
+            f"  sign in:              vigie room login --user {demo_user(first)}",
+            "  open an incident:     vigie incident open --kind pursuit"
+            " --lat 50.8467 --lon 4.3525 --radius 300 --legal-basis '...'",
             "  incidents, grants:    vigie incident list; vigie tail grants --from-beginning",
             f"  shared frames:        vigie tail shared.{first}",
             "  audit:                vigie audit verify; vigie audit report --from 2025-01-01"

@@ -2,8 +2,9 @@
 metro, so the demo shows what Vigie is for — another operator's cameras shared live by a grant,
 the set following the suspect, all of it revoked at the close and audited.
 
-The path is built from cameras of the configuration (pure); the runner only sends incident
-commands, exactly as `vigie incident open|update|close` would.
+The path is built from cameras of the configuration (pure); the runner signs in to the
+incident room as the pursuing operator's demo officer and gives the commands through its API,
+exactly as `vigie incident open|update|close` would.
 """
 
 from __future__ import annotations
@@ -11,14 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import Any
 
-from runtime import kafka_clients
-from schemas.codec import INCIDENT_COMMAND
-from schemas.config import IncidentKind, VigieConfig
-from schemas.incident_commands import close_record, open_record, update_record
-from schemas.records import IncidentCommand
-from schemas.topics import INCIDENT_COMMANDS
+from schemas.config import VigieConfig
+from vigie.room_client import RoomClient
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +27,7 @@ RADIUS_M = 150.0
 LEGAL_BASIS = "Demo: art. 25/3 LFP, flagrant délit (simulated)"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pursuit:
     incident_id: str
     operator: str
@@ -48,38 +45,30 @@ def pursuit(config: VigieConfig, incident_id: str) -> Pursuit | None:
     return Pursuit(incident_id, PURSUER, path)
 
 
-def commands(plan: Pursuit, at: datetime, step: int) -> IncidentCommand:
-    """The command of step `step`: open at the first position, then move along, then close."""
+def request(plan: Pursuit, step: int) -> tuple[str, str, dict[str, Any] | None]:
+    """The room API call of step `step` (method, path, body): open at the first position, then
+    move along, then close. `plan.incident_id` is the id the room gave at the open."""
     if step == 0:
         lat, lon = plan.path[0]
-        return open_record(
-            incident_id=plan.incident_id, operator=plan.operator, kind=IncidentKind.PURSUIT,
-            latitude=lat, longitude=lon, radius_m=RADIUS_M, legal_basis=LEGAL_BASIS,
-            requested_by="demo.inspector", at=at,
-        )  # fmt: skip
+        body = {"kind": "pursuit", "latitude": lat, "longitude": lon, "radius_m": RADIUS_M,
+                "legal_basis": LEGAL_BASIS}  # fmt: skip
+        return "POST", "/api/incidents", body
     if step < len(plan.path):
         lat, lon = plan.path[step]
-        return update_record(
-            incident_id=plan.incident_id, operator=plan.operator, latitude=lat, longitude=lon,
-            radius_m=None, requested_by="demo.inspector", at=at,
-        )  # fmt: skip
-    return close_record(
-        incident_id=plan.incident_id, operator=plan.operator, requested_by="demo.inspector", at=at
-    )
+        return "PATCH", f"/api/incidents/{plan.incident_id}", {"latitude": lat, "longitude": lon}
+    return "POST", f"/api/incidents/{plan.incident_id}/close", None
 
 
-async def run(bootstrap: str, plan: Pursuit, start_after_s: float, step_s: float) -> None:
+async def run(room: RoomClient, plan: Pursuit, start_after_s: float, step_s: float) -> None:
     """Open, follow the path one step every `step_s`, close; cancel to stop early (the
     incident is then closed all the same, so the demo never leaves cameras shared)."""
-    producer = kafka_clients.producer(bootstrap, client_id="vigie-demo-pursuit")
-    await producer.start()
 
     async def send(step: int) -> None:
-        record = commands(plan, datetime.now(UTC), step)
-        await producer.send_and_wait(
-            INCIDENT_COMMANDS, key=plan.incident_id.encode(), value=INCIDENT_COMMAND.encode(record)
-        )
-        logger.info("demo pursuit: %s %s", record.action, plan.incident_id)
+        method, path, body = request(plan, step)
+        answer = await asyncio.to_thread(room.request, method, path, body)
+        if step == 0:
+            plan.incident_id = answer["incident_id"]
+        logger.info("demo pursuit: %s %s", method, path)
 
     opened = False
     try:
@@ -91,4 +80,3 @@ async def run(bootstrap: str, plan: Pursuit, start_after_s: float, step_s: float
     finally:
         if opened:
             await asyncio.shield(send(len(plan.path)))
-        await producer.stop()

@@ -14,9 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from consumers.room.app import ERROR_RESPONSES
-from consumers.room.auth import User
-from consumers.room.deps import Viewer
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from minio import Minio
@@ -26,6 +23,9 @@ from urllib3 import BaseHTTPResponse
 from consumers.archive.catalog import StoredChunk, chunks_between
 from consumers.retrieval.access import archive_access
 from consumers.room.api_cameras import CameraId, audited, refuse
+from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auth import User
+from consumers.room.deps import Viewer
 from consumers.room.room import Room
 from consumers.room.timeline import Span, gaps
 from schemas.records import AuditAction

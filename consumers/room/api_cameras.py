@@ -15,14 +15,14 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from consumers.room.app import ERROR_RESPONSES
-from consumers.room.auth import User
-from consumers.room.deps import Viewer
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from consumers.archive.audit import draft
+from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auth import User
+from consumers.room.deps import Viewer
 from consumers.room.room import Room
 from consumers.room.writer import AuditUnavailable
 from schemas.records import AuditAction

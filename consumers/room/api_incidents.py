@@ -15,12 +15,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from consumers.room.app import ERROR_RESPONSES
-from consumers.room.deps import CurrentUser, Officer, Supervisor
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field, model_validator
 
 from consumers.archive.evidence import hold_incident
+from consumers.room.app import ERROR_RESPONSES
+from consumers.room.deps import CurrentUser, Officer, Supervisor
 from consumers.room.picture import IncidentSummary
 from consumers.room.room import Room
 from schemas.config import IncidentKind
@@ -49,6 +49,7 @@ class IncidentOut(BaseModel):
     opened_by: str | None
     cameras: list[str] = Field(description="other operators' cameras shared for it now")
     last_event: datetime | None
+    last_event_kind: str | None = Field(description="e.g. refused: the last command was")
     reason: str | None = Field(description="why the last command was refused, if it was")
 
     @classmethod
@@ -65,6 +66,7 @@ class IncidentOut(BaseModel):
             opened_by=s.opened_by,
             cameras=sorted(s.cameras),
             last_event=s.last,
+            last_event_kind=s.last_kind,
             reason=s.reason,
         )
 

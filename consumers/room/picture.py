@@ -34,6 +34,8 @@ class IncidentSummary:
     cameras: set[str] = field(default_factory=set)
     opened_by: str | None = None
     last: datetime | None = None
+    last_kind: str | None = None
+    """The kind of the last event (``refused``: the last command was refused)."""
     reason: str | None = None
 
 
@@ -46,7 +48,7 @@ def summarise(events: Iterable[IncidentEvent]) -> dict[str, IncidentSummary]:
 
 def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentSummary:
     s = incidents.setdefault(e.incident_id, IncidentSummary(e.incident_id, e.operator))
-    s.last = e.time
+    s.last, s.last_kind = e.time, e.kind.value.lower()
     if e.incident_kind is not None:
         s.kind = e.incident_kind.value.lower()
     if e.latitude is not None and e.longitude is not None:

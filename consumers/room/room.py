@@ -83,14 +83,22 @@ class Room:
     # ------------------------------------------------------------------ life
 
     async def start(self) -> None:
-        await self.writer.start()
-        bootstrap = self.connection.kafka_bootstrap
+        """Start following Kafka in the background: the web service answers at once, and
+        while Kafka cannot be reached, what needs it is refused (503), never faked."""
+        self._tasks.append(asyncio.create_task(self._forever("writer", self._run_writer)))
         for operator, picture in self.pictures.items():
-            auth = kafka_auth_for(operator_principal(operator))
-            feed = functools.partial(follow_operator, picture, bootstrap, auth, self._stop)
+            feed = functools.partial(self._follow, picture)
             self._tasks.append(asyncio.create_task(self._forever(f"feed of {operator}", feed)))
         grants = functools.partial(self._follow_grants, self._stop)
         self._tasks.append(asyncio.create_task(self._forever("grants", grants)))
+
+    async def _run_writer(self) -> None:
+        await self.writer.start()
+        await self._stop.wait()
+
+    async def _follow(self, picture: OperatorPicture) -> None:
+        auth = kafka_auth_for(operator_principal(picture.operator))
+        await follow_operator(picture, self.connection.kafka_bootstrap, auth, self._stop)
 
     async def stop(self) -> None:
         self._stop.set()
@@ -99,7 +107,8 @@ class Room:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.writer.stop()
+        with contextlib.suppress(Exception):
+            await self.writer.stop()
 
     async def _forever(self, name: str, follow: Callable[[], Awaitable[None]]) -> None:
         """Run a feed until stopped; restart it after a failure (a broker outage)."""

@@ -6,17 +6,27 @@ the service; `make_app` wires them with the local users of the state folder.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from consumers.room.api_archive import archive_router
+from consumers.room.api_cameras import cameras_router
+from consumers.room.api_incidents import incidents_router
 from consumers.room.app import build_app
 from consumers.room.auth import LocalAuthenticator
+from consumers.room.room import Room
 from consumers.room.sessions import SessionStore
 from consumers.room.users import users_path
+from consumers.room.writer import RoomUnavailable
+from runtime.connection import Connection
+from runtime.connection import load as load_connection
 from schemas.config import VigieConfig
 
 __all__ = ["ServerTls", "domain_routers", "make_app", "serve"]
@@ -32,22 +42,44 @@ class ServerTls:
     key_file: Path
 
 
-def domain_routers(config: VigieConfig, state_dir: Path) -> list[APIRouter]:
-    """The domain routes of the room; none yet (incidents, cameras, archive come here).
-
-    Each router protects its routes with `consumers.room.deps` (`CurrentUser`,
-    `require_role`); CSRF and the security headers apply to them without anything to add."""
-    del config, state_dir
-    return []
+def domain_routers(room: Room) -> list[APIRouter]:
+    """The domain routes of the room. Each protects its routes with `consumers.room.deps`
+    (`CurrentUser`, roles); CSRF and the security headers apply without anything to add."""
+    return [incidents_router(room), cameras_router(room), archive_router(room)]
 
 
-def make_app(config: VigieConfig, state_dir: Path, *, secure_cookies: bool) -> FastAPI:
-    return build_app(
+def make_app(
+    config: VigieConfig,
+    state_dir: Path,
+    *,
+    secure_cookies: bool,
+    connection: Connection | None = None,
+) -> FastAPI:
+    """The room for `config`'s operators, reading Kafka and MinIO at `connection` (default:
+    the stack of the state folder) from the moment the server starts."""
+    room = Room(config, connection or load_connection(), state_dir)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await room.start()
+        try:
+            yield
+        finally:
+            await room.stop()
+
+    app = build_app(
         authenticator=LocalAuthenticator(users_path(state_dir)),
         sessions=SessionStore(),
-        routers=domain_routers(config, state_dir),
+        routers=domain_routers(room),
         secure_cookies=secure_cookies,
+        lifespan=lifespan,
     )
+
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=503)
+
+    app.add_exception_handler(RoomUnavailable, unavailable)
+    return app
 
 
 def serve(

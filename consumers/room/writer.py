@@ -19,14 +19,18 @@ from schemas.errors import VigieError
 from schemas.records import AuditRecord, IncidentCommand
 from schemas.topics import AUDIT_DRAFTS, INCIDENT_COMMANDS
 
-__all__ = ["AUDIT_TIMEOUT_S", "AuditUnavailable", "RoomWriter"]
+__all__ = ["AUDIT_TIMEOUT_S", "AuditUnavailable", "RoomUnavailable", "RoomWriter"]
 
 logger = logging.getLogger(__name__)
 
 AUDIT_TIMEOUT_S = 5.0
 
 
-class AuditUnavailable(VigieError):
+class RoomUnavailable(VigieError):
+    """Kafka cannot take the room's write now: the request is refused (HTTP 503)."""
+
+
+class AuditUnavailable(RoomUnavailable):
     """The audit trail cannot be written now: the act it would record is refused."""
 
 
@@ -36,15 +40,19 @@ class RoomWriter:
         self._producer: AIOKafkaProducer = kafka_clients.producer(
             bootstrap, client_id="vigie-room", linger_ms=0
         )
+        self._started = False
 
     async def start(self) -> None:
         await self._producer.start()
+        self._started = True
 
     async def stop(self) -> None:
         await self._producer.stop()
 
     async def audit(self, draft: AuditRecord) -> None:
         """Put `draft` on `audit-drafts` and wait for the broker; AuditUnavailable if not."""
+        if not self._started:
+            raise AuditUnavailable("the audit trail is not reachable yet (Kafka); try again")
         try:
             await asyncio.wait_for(
                 self._producer.send_and_wait(
@@ -60,12 +68,18 @@ class RoomWriter:
 
     async def command(self, record: IncidentCommand) -> int:
         """Send an incident command; its offset once the broker holds it."""
-        metadata = await asyncio.wait_for(
-            self._producer.send_and_wait(
-                INCIDENT_COMMANDS,
-                key=record.incident_id.encode(),
-                value=INCIDENT_COMMAND.encode(record),
-            ),
-            AUDIT_TIMEOUT_S,
-        )
+        if not self._started:
+            raise RoomUnavailable("Kafka is not reachable yet; the command was not sent")
+        try:
+            metadata = await asyncio.wait_for(
+                self._producer.send_and_wait(
+                    INCIDENT_COMMANDS,
+                    key=record.incident_id.encode(),
+                    value=INCIDENT_COMMAND.encode(record),
+                ),
+                AUDIT_TIMEOUT_S,
+            )
+        except Exception as exc:
+            logger.exception("command %s not sent", record.command_id)
+            raise RoomUnavailable("Kafka did not take the command; it was not sent") from exc
         return int(metadata.offset)

@@ -1,6 +1,6 @@
 """A user path through the `vigie` command: run the incident room, add a user (password on
 stdin), sign in with `vigie room login`, and call the API with the token it saved. Over plain
-HTTP on loopback and over HTTPS with a certificate of the stack's CA. No Kafka needed."""
+HTTP on loopback and over HTTPS with a certificate of the stack's CA. The room runs on the test stack (it reads Kafka from its start)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import ssl
 import stat
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,8 +46,14 @@ def _vigie(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Compl
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "VIGIE_STATE_DIR": str(tmp_path / "state")}
+def env(live_stack: object) -> dict[str, str]:
+    """The test stack's environment: the room reads Kafka and MinIO from its start."""
+    return dict(os.environ)
+
+
+@pytest.fixture
+def alice() -> str:
+    return f"alice.{uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture(params=["http", "https"])
@@ -89,14 +96,14 @@ def room_url(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[st
 
 
 def test_add_a_user_sign_in_and_call_the_api_with_the_saved_token(
-    env: dict[str, str], room_url: str
+    env: dict[str, str], room_url: str, alice: str
 ) -> None:
     added = _vigie(
         env,
         "room",
         "user",
         "add",
-        "alice",
+        alice,
         "--operator",
         "stib",
         "--role",
@@ -114,7 +121,7 @@ def test_add_a_user_sign_in_and_call_the_api_with_the_saved_token(
         "room",
         "login",
         "--user",
-        "alice",
+        alice,
         "--url",
         room_url,
         "--password-stdin",
@@ -129,7 +136,7 @@ def test_add_a_user_sign_in_and_call_the_api_with_the_saved_token(
         "room",
         "login",
         "--user",
-        "alice",
+        alice,
         "--url",
         room_url,
         "--password-stdin",
@@ -148,10 +155,10 @@ def test_add_a_user_sign_in_and_call_the_api_with_the_saved_token(
         f"{room_url}/api/me", headers={"Authorization": f"Bearer {saved['token']}"}, verify=verify
     )
     assert me.status_code == 200
-    assert (me.json()["user"], me.json()["operator"]) == ("alice", "stib")
+    assert (me.json()["user"], me.json()["operator"]) == (alice, "stib")
 
     # Disabled from the CLI while the server runs: the saved token stops working at once.
-    assert _vigie(env, "room", "user", "disable", "alice").returncode == 0
+    assert _vigie(env, "room", "user", "disable", alice).returncode == 0
     again = httpx2.get(
         f"{room_url}/api/me", headers={"Authorization": f"Bearer {saved['token']}"}, verify=verify
     )

@@ -18,10 +18,9 @@ import numpy as np
 from minio import Minio
 
 from consumers.archive.archiver import Archiver, ArchiverSettings
-from infra.provision import ensure_buckets, ensure_service_user
+from infra.provision import SERVICE_POLICIES, ensure_buckets, ensure_service_user
 from producers.publisher import Publisher
 from runtime import connection
-from schemas.security import MINIO_ARCHIVER
 from schemas.storage import archive_bucket
 from tests.builders import frame, poll
 from vigie.provisioning import provision_operator_topics
@@ -45,13 +44,14 @@ def jpegs(count: int = 8) -> list[bytes]:
 async def provision_operator(bootstrap: str, minio: Minio, operator: str) -> None:
     await provision_operator_topics(bootstrap, [operator])
     await asyncio.to_thread(ensure_buckets, minio, [archive_bucket(operator)])
-    # The archiver process writes with its own MinIO user, as `vigie provision` sets it up.
-    await asyncio.to_thread(
-        ensure_service_user,
-        connection.minio_admin(connection.load()),
-        connection.state_dir(),
-        MINIO_ARCHIVER,
-    )
+    # The services' own MinIO users (archiver, retrieval, evidence), as `vigie provision` does.
+    for service in SERVICE_POLICIES:
+        await asyncio.to_thread(
+            ensure_service_user,
+            connection.minio_admin(connection.load()),
+            connection.state_dir(),
+            service,
+        )
 
 
 async def publish_frames(

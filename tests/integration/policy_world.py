@@ -25,13 +25,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from producers.publisher import Publisher
 from runtime import kafka_clients
 from runtime.topic_reader import read_partitions
-from schemas.codec import INCIDENT_EVENT
-from schemas.config import VigieConfig, parse
+from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
+from schemas.config import IncidentKind, VigieConfig, parse
 from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US
-from schemas.records import IncidentEventKind
-from schemas.topics import INCIDENTS, shared_topic
+from schemas.incident_commands import close_record, open_record
+from schemas.records import IncidentCommand, IncidentEventKind
+from schemas.topics import INCIDENT_COMMANDS, INCIDENTS, shared_topic
 from streams.geometry import EARTH_RADIUS_M
-from tests.builders import eventually, frame
+from tests.builders import eventually, frame, kafka_producer
 from tests.support import run_vigie
 from vigie.provisioning import provision_topics
 
@@ -122,6 +123,36 @@ async def provision(bootstrap: str, world: World) -> None:
 
 
 vigie = run_vigie
+
+
+async def send_commands(bootstrap: str, *records: IncidentCommand) -> None:
+    """Incident commands straight onto `incident-commands`, as the admin (these tests are the
+    policy's; people give commands through the room, `tests/e2e/test_room.py`)."""
+    async with kafka_producer(bootstrap, client_id="policy-test-commands") as producer:
+        for record in records:
+            await producer.send_and_wait(
+                INCIDENT_COMMANDS,
+                key=record.incident_id.encode(),
+                value=INCIDENT_COMMAND.encode(record),
+            )
+
+
+def pursuit(world: World, incident_id: str, lat: float, lon: float, legal_basis: str | None,
+            radius_m: float = 100.0) -> IncidentCommand:  # fmt: skip
+    return open_record(
+        incident_id=incident_id, operator=world.police, kind=IncidentKind.PURSUIT,
+        latitude=lat, longitude=lon, radius_m=radius_m, legal_basis=legal_basis,
+        requested_by="inspector.test", at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def closing(world: World, incident_id: str) -> IncidentCommand:
+    return close_record(
+        incident_id=incident_id,
+        operator=world.police,
+        requested_by="inspector.test",
+        at=datetime.now(UTC),
+    )
 
 
 class WorkerProcess:

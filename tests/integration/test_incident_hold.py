@@ -1,6 +1,7 @@
-"""`vigie incident hold <incident>`: every archived chunk of the cameras the incident's grants
-reached, over the windows they covered, is put under legal hold (retention cannot delete it);
-`release` lifts it; both audited."""
+"""An incident's evidence hold (the room's `POST /api/incidents/{id}/hold`): every archived
+chunk of the cameras the incident's grants reached, over the windows they covered, is put under
+legal hold by the evidence user (retention cannot delete it); `release` lifts it; both audited
+before they are done."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from minio import Minio
 
+from consumers.archive.evidence import hold_incident
+from runtime import connection
 from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
@@ -21,7 +24,6 @@ from tests.integration.archive_support import (
     publish_frames,
     read_manifests,
 )
-from tests.integration.policy_world import vigie
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -54,10 +56,9 @@ async def test_incident_hold_covers_exactly_the_granted_windows_and_release_lift
     async with kafka_producer(kafka_bootstrap, client_id="test-incident-hold") as producer:
         await producer.send_and_wait(GRANTS, key=grant.grant_id.encode(), value=GRANT.encode(grant))
 
-    held = await asyncio.to_thread(
-        vigie, "incident", "hold", incident, "--user", "magistrate", "--reason", "case 42"
-    )
-    assert held.returncode == 0, held.stdout + held.stderr
+    conn = connection.load()
+    held = await hold_incident(conn, incident_id=incident, actor="magistrate", reason="case 42")
+    assert len(held) == 1
     bucket = archive_bucket(owner)
     manifests = await asyncio.to_thread(read_manifests, minio_client, owner)
 
@@ -77,10 +78,9 @@ async def test_incident_hold_covers_exactly_the_granted_windows_and_release_lift
     assert any(not on for on in cam_a.values())  # after the revocation: not held
     assert not any((await asyncio.to_thread(hold_of, "cam-b")).values())  # never granted
 
-    released = await asyncio.to_thread(
-        vigie, "incident", "release", incident, "--user", "magistrate", "--reason", "case closed"
+    await hold_incident(
+        conn, incident_id=incident, actor="magistrate", reason="case closed", release=True
     )
-    assert released.returncode == 0, released.stdout + released.stderr
     assert not any((await asyncio.to_thread(hold_of, "cam-a")).values())
 
     drafts = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, DEAD_LETTER, FRAME, GRANT, INCIDENT_EVENT, RecordCodec
 from schemas.headers import frame_headers
+from schemas.incident_commands import update_record
 from schemas.records import AuditAction, DeadLetter, IncidentEvent, IncidentEventKind
 from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic, incidents_topic
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
@@ -27,10 +29,13 @@ from tests.integration.policy_world import (
     WorkerProcess,
     World,
     build_world,
+    closing,
     frame_pump,
     now_us,
     offset,
     provision,
+    pursuit,
+    send_commands,
     vigie,
 )
 
@@ -60,16 +65,6 @@ async def worker(
         assert process.stop() == 0, process.output()[-3000:]
 
 
-def _open(world: World, incident_id: str, lat: float, lon: float, *extra: str) -> None:
-    result = vigie(
-        "incident", "open", "--operator", world.police, "--kind", "pursuit",
-        "--lat", str(lat), "--lon", str(lon), "--radius", "100",
-        "--user", "inspector.test", "--id", incident_id, *extra,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == incident_id
-
-
 T = TypeVar("T")
 
 
@@ -93,14 +88,17 @@ async def test_incident_follow_routes_frames_to_the_opener_only_and_close_stops_
         frame_pump(kafka_bootstrap, world),
     ):
         opened_us = now_us()
-        _open(world, incident, *ORIGIN, "--legal-basis", "art. 25 loi caméras")
+        await send_commands(
+            kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25 loi caméras")
+        )
         await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, opened_us)
 
         moved_us = now_us()
         lat, lon = offset(600, 0)
-        result = vigie("incident", "update", incident, "--lat", str(lat), "--lon", str(lon),
-                       "--operator", world.police, "--user", "inspector.test")  # fmt: skip
-        assert result.returncode == 0, result.stderr
+        await send_commands(kafka_bootstrap, update_record(
+            incident_id=incident, operator=world.police, latitude=lat, longitude=lon,
+            radius_m=None, requested_by="inspector.test", at=datetime.now(UTC),
+        ))  # fmt: skip
         await shared.wait_for_cameras(
             world.police, {cams["tc1"], cams["rc1"], cams["tc2"]}, moved_us
         )
@@ -110,10 +108,7 @@ async def test_incident_follow_routes_frames_to_the_opener_only_and_close_stops_
         assert shared.cameras_on(world.police, settled_us) == {cams["tc2"]}
 
         closed_us = now_us()
-        result = vigie(
-            "incident", "close", incident, "--operator", world.police, "--user", "inspector.test"
-        )
-        assert result.returncode == 0, result.stderr
+        await send_commands(kafka_bootstrap, closing(world, incident))
         await asyncio.sleep(CLOSE_BOUND_S + 2.0)
 
     police_frames = [r for r in shared.received if r.topic.endswith(world.police)]
@@ -155,7 +150,7 @@ async def test_open_without_legal_basis_is_refused_audited_and_grants_nothing(
     """A command without a legal basis: a REFUSED incident event with the reason, a REFUSAL
     audit record, and no grant at all."""
     incident = f"inc-refused-{world.police}"
-    _open(world, incident, *ORIGIN)
+    await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, None))
 
     async def incident_events() -> list[IncidentEvent]:
         return [e for e in await _records(kafka_bootstrap, INCIDENTS, INCIDENT_EVENT)
@@ -230,7 +225,7 @@ async def test_a_frame_under_another_operators_camera_is_dead_lettered_not_share
         frame_pump(kafka_bootstrap, world),
     ):
         since = now_us()
-        _open(world, incident, *ORIGIN, "--legal-basis", "art. 25")
+        await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
         await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
         async with kafka_producer(kafka_bootstrap, client_id="test-forger") as producer:
             forged = build_frame(world.police, cams["tc1"], sequence=999_999)
@@ -246,8 +241,7 @@ async def test_a_frame_under_another_operators_camera_is_dead_lettered_not_share
                     if d.source_topic == frames_topic(world.police)]  # fmt: skip
 
         found = await eventually(letters, 20, interval_s=0.5, message="no dead letter")
-        result = vigie("incident", "close", incident, "--operator", world.police, "--user", "t")
-        assert result.returncode == 0, result.stderr
+        await send_commands(kafka_bootstrap, closing(world, incident))
     assert len(found) == 1
     assert f"belongs to '{world.transit}'" in found[0].reason
     assert FRAME.decode(found[0].value).sequence == 999_999  # kept whole, for the record

@@ -20,10 +20,12 @@ from tests.integration.policy_world import (
     WorkerProcess,
     World,
     build_world,
+    closing,
     frame_pump,
     now_us,
     provision,
-    vigie,
+    pursuit,
+    send_commands,
 )
 
 pytestmark = pytest.mark.integration
@@ -31,21 +33,12 @@ pytestmark = pytest.mark.integration
 _ASSIGNED = re.compile(r"partitions assigned: (\d+) frames partitions")
 
 
-def _open(world: World, incident_id: str) -> None:
-    lat, lon = ORIGIN
-    result = vigie(
-        "incident", "open", "--operator", world.police, "--kind", "pursuit",
-        "--lat", str(lat), "--lon", str(lon), "--radius", "100",
-        "--legal-basis", "art. 25", "--user", "inspector.test", "--id", incident_id,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+async def _open(bootstrap: str, world: World, incident_id: str) -> None:
+    await send_commands(bootstrap, pursuit(world, incident_id, *ORIGIN, "art. 25"))
 
 
-def _close(world: World, incident_id: str) -> None:
-    result = vigie(
-        "incident", "close", incident_id, "--operator", world.police, "--user", "inspector.test"
-    )
-    assert result.returncode == 0, result.stderr
+async def _close(bootstrap: str, world: World, incident_id: str) -> None:
+    await send_commands(bootstrap, closing(world, incident_id))
 
 
 async def _cluster_frames_partitions(bootstrap: str) -> int:
@@ -105,7 +98,7 @@ async def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies
             frame_pump(kafka_bootstrap, world),
         ):
             since = now_us()
-            _open(world, incident)
+            await _open(kafka_bootstrap, world, incident)
             await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
 
             second.kill()
@@ -120,7 +113,7 @@ async def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies
             print(f"takeover after {time.monotonic() - killed_at:.1f} s")
             after = now_us()
             await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, after)
-            _close(world, incident)
+            await _close(kafka_bootstrap, world, incident)
             await asyncio.sleep(3)
         assert shared.cameras_on(world.transit) == set()
         assert shared.cameras_on(world.roads) == set()
@@ -143,9 +136,9 @@ async def test_restarted_worker_forwards_nothing_before_recovery_then_resumes(
             await worker.wait_for("grant index ready")
             async with frame_pump(kafka_bootstrap, world):
                 since = now_us()
-                _open(world, f"inc-restart1-{world.police}")
+                await _open(kafka_bootstrap, world, f"inc-restart1-{world.police}")
                 await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
-                _close(world, f"inc-restart1-{world.police}")
+                await _close(kafka_bootstrap, world, f"inc-restart1-{world.police}")
                 await asyncio.sleep(2)
         finally:
             assert worker.stop() == 0, worker.output()[-3000:]
@@ -162,8 +155,8 @@ async def test_restarted_worker_forwards_nothing_before_recovery_then_resumes(
                 assert shared.cameras_on(world.police, closed_us) == set()
 
                 since = now_us()
-                _open(world, f"inc-restart2-{world.police}")
+                await _open(kafka_bootstrap, world, f"inc-restart2-{world.police}")
                 await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
-                _close(world, f"inc-restart2-{world.police}")
+                await _close(kafka_bootstrap, world, f"inc-restart2-{world.police}")
             finally:
                 assert restarted.stop() == 0, restarted.output()[-3000:]

@@ -101,8 +101,12 @@ def _user_list(_: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from consumers.room.run import ServerTls, serve
     from runtime.connection import state_dir
+    from runtime.identity import act_as
     from schemas.config import load
+    from schemas.security import ROOM
 
+    # Its own writes (commands, audit) as the room; each operator's topics as that operator.
+    act_as(ROOM)
     state = state_dir()
     tls = None
     if args.tls:
