@@ -67,8 +67,8 @@ def plan(
     return SecurityPlan(sorted(want - have), sorted(have - want), sorted(new_users))
 
 
-def _admin_client(bootstrap: str, auth: KafkaAuth) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, **librdkafka_security(auth)})
+def _admin_client(bootstrap: str, auth: KafkaAuth, **extra: Any) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap, **librdkafka_security(auth), **extra})
 
 
 _RESOURCE = {Resource.TOPIC: ResourceType.TOPIC, Resource.GROUP: ResourceType.GROUP}
@@ -169,7 +169,8 @@ def _wait_until_usable(bootstrap: str, auth: KafkaAuth, users: list[KafkaUser]) 
         probe = KafkaAuth(user.username, user.password, auth.ca_file)
         while True:
             try:
-                _admin_client(bootstrap, probe).list_topics(timeout=2)
+                # Quiet: a refusal is expected until the credential has reached the broker.
+                _admin_client(bootstrap, probe, log_level=0).list_topics(timeout=2)
                 break
             except KafkaException as exc:
                 if time.monotonic() > deadline:

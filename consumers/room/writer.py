@@ -36,22 +36,28 @@ class AuditUnavailable(RoomUnavailable):
 
 class RoomWriter:
     def __init__(self, bootstrap: str) -> None:
-        # Default identity: the room process acts as the room principal (vigie-room).
-        self._producer: AIOKafkaProducer = kafka_clients.producer(
-            bootstrap, client_id="vigie-room", linger_ms=0
-        )
+        self._bootstrap = bootstrap
+        self._producer: AIOKafkaProducer | None = None
         self._started = False
 
     async def start(self) -> None:
-        await self._producer.start()
-        self._started = True
+        # Default identity: the room process acts as the room principal (vigie-room).
+        producer = kafka_clients.producer(self._bootstrap, client_id="vigie-room", linger_ms=0)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer, self._started = producer, True
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        self._started = False
+        if self._producer is not None:
+            await self._producer.stop()
 
     async def audit(self, draft: AuditRecord) -> None:
         """Put `draft` on `audit-drafts` and wait for the broker; AuditUnavailable if not."""
-        if not self._started:
+        if self._producer is None or not self._started:
             raise AuditUnavailable("the audit trail is not reachable yet (Kafka); try again")
         try:
             await asyncio.wait_for(
@@ -68,7 +74,7 @@ class RoomWriter:
 
     async def command(self, record: IncidentCommand) -> int:
         """Send an incident command; its offset once the broker holds it."""
-        if not self._started:
+        if self._producer is None or not self._started:
             raise RoomUnavailable("Kafka is not reachable yet; the command was not sent")
         try:
             metadata = await asyncio.wait_for(

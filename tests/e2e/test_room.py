@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 from minio import Minio
 
+from runtime import connection
 from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction, AuditRecord
 from schemas.topics import AUDIT_DRAFTS
 from tests.builders import eventually
 from tests.e2e.room_support import Browser, add_user, room_server, run_vigie
-from tests.integration.archive_support import archive_once, provision_operator
+from tests.integration.archive_support import archive_once, provision_operator, publish_frames
 from tests.integration.policy_world import (
     ORIGIN,
     WorkerProcess,
@@ -36,6 +37,7 @@ from tests.integration.policy_world import (
     offset,
     provision,
 )
+from vigie import provisioning
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +56,7 @@ async def room(
 ) -> AsyncIterator[str]:
     """A provisioned world, its policy worker and the room serving it; the room's URL."""
     await provision(kafka_bootstrap, world)
+    await provisioning.publish_registry(kafka_bootstrap, world.config)  # names and owners
     for operator in (world.police, world.transit, world.roads):
         await provision_operator(kafka_bootstrap, minio_client, operator)
     await asyncio.to_thread(_provision_minio_users, world)
@@ -68,8 +71,9 @@ async def room(
 
 
 def _provision_minio_users(world: World) -> None:
-    result = run_vigie("provision", "--config", str(world.config_path))
-    assert result.returncode == 0, result.stderr
+    """Each operator's own MinIO user and retention (`vigie provision` does it for a whole
+    configuration, and prunes what it lacks: not on a stack other tests share)."""
+    provisioning.provision_archives(connection.load(), world.config)
 
 
 class People:
@@ -166,14 +170,20 @@ async def test_a_pursuit_shares_cameras_live_audited_and_closing_ends_it(
         assert shot.headers["content-type"] == "image/jpeg"
         assert shot.content[:2] == b"\xff\xd8"
 
-        with police.http.stream("GET", f"/api/cameras/{cams['tc1']}/live") as live:
-            assert live.status_code == 200
-            assert live.headers["content-type"].startswith("multipart/x-mixed-replace")
-            seen = b""
-            for block in live.iter_bytes():
-                seen += block
-                if seen.count(b"Content-Type: image/jpeg") >= 3:
-                    break
+        def watch_live() -> tuple[str, int]:
+            """Three frames of the live stream, then leave (a thread: the pump keeps going)."""
+            with police.http.stream("GET", f"/api/cameras/{cams['tc1']}/live") as live:
+                assert live.status_code == 200
+                seen = b""
+                for block in live.iter_bytes():
+                    seen += block
+                    if seen.count(b"Content-Type: image/jpeg") >= 3:
+                        break
+                return live.headers["content-type"], seen.count(b"\xff\xd8")
+
+        kind, jpegs = await asyncio.to_thread(watch_live)
+        assert kind.startswith("multipart/x-mixed-replace")
+        assert jpegs >= 3
 
         # Transit follows the pursuit that shares its cameras, but sees no police camera.
         assert incident["incident_id"] in {
@@ -248,11 +258,12 @@ async def test_the_archive_of_a_shared_camera_plays_back_for_the_grant_only(
     kafka_bootstrap: str, minio_client: Minio, world: World, police: Browser
 ) -> None:
     cams = {c.split("-")[0]: c for c in world.cameras}
-    async with frame_pump(kafka_bootstrap, world):
-        incident = await _open(police, *ORIGIN)
-        since = datetime.now(UTC)
-        await asyncio.sleep(3)
-        until = datetime.now(UTC)
+    incident = await _open(police, *ORIGIN)
+    since = datetime.now(UTC)
+    # Real JPEGs (the archiver refuses anything else) captured during the grant.
+    await publish_frames(kafka_bootstrap, world.transit, [cams["tc1"]], 20, interval_s=0.0,
+                         start=since + timedelta(milliseconds=100))  # fmt: skip
+    until = since + timedelta(seconds=3)
     await archive_once(kafka_bootstrap, minio_client, world.transit, 20)
     window = {"start": since.isoformat(), "end": until.isoformat()}
     timeline = police.get(f"/api/cameras/{cams['tc1']}/archive", params=window)

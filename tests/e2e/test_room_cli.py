@@ -1,6 +1,7 @@
 """A user path through the `vigie` command: run the incident room, add a user (password on
 stdin), sign in with `vigie room login`, and call the API with the token it saved. Over plain
-HTTP on loopback and over HTTPS with a certificate of the stack's CA. The room runs on the test stack (it reads Kafka from its start)."""
+HTTP on loopback and over HTTPS with a certificate of the stack's CA.
+The room runs on the test stack (it reads Kafka from its start)."""
 
 from __future__ import annotations
 
