@@ -33,7 +33,7 @@ from runtime.credentials import (
     save_operator_credentials,
 )
 from schemas.errors import VigieError
-from schemas.storage import archive_bucket
+from schemas.storage import AUDIT_BUCKET, archive_bucket
 from schemas.topics import ExistingTopic, ProvisionPlan, TopicSpec, plan
 
 logger = logging.getLogger(__name__)
@@ -227,18 +227,56 @@ def archiver_policy() -> dict[str, Any]:
 def ensure_archiver_user(admin: MinioAdmin, state_dir: Path) -> MinioUser:
     """Create (or refresh) the archiver's MinIO user and policy; idempotent. Its secret is
     generated once into the state folder (0600)."""
-    user = load_minio_user(state_dir, ARCHIVER_USER)
+    return ensure_service_user(admin, state_dir, ARCHIVER_USER, ARCHIVER_POLICY, archiver_policy())
+
+
+AUDITOR_USER = "vigie-auditor"
+AUDITOR_POLICY = "vigie-audit-append"
+
+
+def auditor_policy() -> dict[str, Any]:
+    """IAM policy of the audit archiver's user: list the audit bucket and put objects into it
+    with their COMPLIANCE retention; no read, no delete, no bucket change. Retention can only be
+    lengthened in COMPLIANCE mode, so nothing it may do shortens what is locked."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": [f"arn:aws:s3:::{AUDIT_BUCKET}"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+                "Resource": [f"arn:aws:s3:::{AUDIT_BUCKET}/*"],
+            },
+        ],
+    }
+
+
+def ensure_service_user(
+    admin: MinioAdmin, state_dir: Path, name: str, policy_name: str, policy: dict[str, Any]
+) -> MinioUser:
+    """Create (or refresh) a service's MinIO user and policy; idempotent. Its secret is
+    generated once into the state folder (0600)."""
+    user = load_minio_user(state_dir, name)
     if user is None:
-        user = MinioUser(access_key=ARCHIVER_USER, secret_key=secrets.token_urlsafe(30))
-        save_minio_user(state_dir, ARCHIVER_USER, user)
-    admin.policy_add(ARCHIVER_POLICY, policy=archiver_policy())
+        user = MinioUser(access_key=name, secret_key=secrets.token_urlsafe(30))
+        save_minio_user(state_dir, name, user)
+    admin.policy_add(policy_name, policy=policy)
     admin.user_add(user.access_key, user.secret_key)
     try:
-        admin.attach_policy([ARCHIVER_POLICY], user=user.access_key)
+        admin.attach_policy([policy_name], user=user.access_key)
     except MinioAdminException as exc:
         if "PolicyChangeAlreadyApplied" not in str(exc):
             raise
     return user
+
+
+def ensure_auditor_user(admin: MinioAdmin, state_dir: Path) -> MinioUser:
+    """The audit archiver's MinIO user (see auditor_policy)."""
+    return ensure_service_user(admin, state_dir, AUDITOR_USER, AUDITOR_POLICY, auditor_policy())
 
 
 def ensure_operator_user(admin: MinioAdmin, state_dir: Path, operator: str) -> OperatorCredentials:

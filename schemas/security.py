@@ -8,6 +8,8 @@ Principals (SCRAM users):
   one that writes ``shared.*``, ``grants``, ``incidents``, ``incident-state`` and ``audit``.
 - ``vigie-archiver``: the archivers. Reads every operator's frames; writes archive chunks and
   dead letters.
+- ``vigie-auditor``: the audit archiver (`vigie audit archive --follow`). Reads ``audit`` and
+  nothing else (no group: it resumes from what the object-locked bucket holds).
 - ``vigie-op-<operator>``: an operator's adapters, dashboards and command-line clients. Writes
   its own ``frames.`` and ``camera-events.`` topics and incident commands; reads its own
   topics, ``shared.<operator>``, the incident events and the camera registry. Never another
@@ -43,6 +45,7 @@ from schemas.topics import (
 __all__ = [
     "ADMIN",
     "ARCHIVER",
+    "AUDITOR",
     "POLICY",
     "Acl",
     "Operation",
@@ -56,6 +59,7 @@ __all__ = [
 ADMIN = "vigie-admin"
 POLICY = "vigie-policy"
 ARCHIVER = "vigie-archiver"
+AUDITOR = "vigie-auditor"
 
 
 def operator_principal(operator: str) -> str:
@@ -108,7 +112,13 @@ def _groups(principal: str) -> Acl:
 
 def principals(operators: Iterable[str]) -> list[str]:
     """Every principal an installation with these operators needs (the admin first)."""
-    return [ADMIN, POLICY, ARCHIVER, *(operator_principal(o) for o in sorted(set(operators)))]
+    return [
+        ADMIN,
+        POLICY,
+        ARCHIVER,
+        AUDITOR,
+        *(operator_principal(o) for o in sorted(set(operators))),
+    ]
 
 
 def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
@@ -127,6 +137,7 @@ def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
         _prefixed(ARCHIVER, Operation.READ, frames),
         *_topics(ARCHIVER, Operation.WRITE, ARCHIVE_CHUNKS, DEAD_LETTER, AUDIT_DRAFTS),
         _groups(ARCHIVER),
+        *_topics(AUDITOR, Operation.READ, AUDIT),
     ]
     for operator in sorted(set(operators)):
         me = operator_principal(operator)

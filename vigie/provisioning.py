@@ -145,6 +145,7 @@ def provision_archives(conn: Connection, config: VigieConfig) -> int:
     admin = connection.minio_admin(conn)
     state_dir = StackSettings.from_env().state_dir
     provision.ensure_archiver_user(admin, state_dir)
+    provision.ensure_auditor_user(admin, state_dir)
     for operator in config.operators:
         provision.set_archive_retention(
             client, archive_bucket(operator.id), operator.retention_days
