@@ -227,4 +227,7 @@ def read_all(client: Minio, bucket: str = AUDIT_BUCKET) -> dict[int, list[tuple[
         if not match:
             continue
         by_partition.setdefault(int(match[1]), []).extend(decode(_get(client, bucket, key)))
-    return {p: sorted(items) for p, items in by_partition.items()}
+    # A record archived twice (two archivers raced, or a by-hand pass beside the service) is
+    # the same bytes at the same offset: counted once. Different bytes at one offset stay both
+    # and break the chain where they are.
+    return {p: sorted(set(items)) for p, items in by_partition.items()}

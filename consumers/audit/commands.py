@@ -97,7 +97,7 @@ def describe(verdict: PartitionVerdict, topic: str) -> list[str]:
         f"{name}: {verdict.records} records ({signed}), {state}, head {verdict.head.hex()},"
         f" {verdict.anchor}"
     )
-    lines += [f"{name}: BROKEN at {problem}" for problem in verdict.problems]
+    lines += [f"{name}: BROKEN: {problem}" for problem in verdict.problems]
     return lines
 
 

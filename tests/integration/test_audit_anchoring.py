@@ -83,7 +83,7 @@ async def test_a_record_signed_without_the_sealers_key_fails_verify(
     code, out = await _verify(live_stack, minio_client, topic, bucket, capsys)
 
     assert code == 1
-    assert f"{topic}[0]: BROKEN at offset 3: signed with key" in out
+    assert f"{topic}[0]: BROKEN: offset 3: signed with key" in out
     assert "not published: not written by the sealer" in out
 
 
@@ -109,7 +109,7 @@ async def test_records_deleted_from_the_topic_after_anchoring_are_found(
         await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(2)})
         code, out = await _verify(live_stack, minio_client, topic, bucket, capsys)
         assert code == 1
-        assert f"{topic}[0]: BROKEN at offset 2: " in out
+        assert f"{topic}[0]: BROKEN: offset 2: " in out
         assert "previous_hash does not match the hash of the chain start" in out
 
         await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(4)})
@@ -149,7 +149,7 @@ async def test_a_topic_written_again_after_anchoring_is_found(
     code, out = await _verify(live_stack, minio_client, topic, bucket, capsys)
 
     assert code == 1
-    assert f"{topic}[0]: BROKEN at offset 3 holds record_hash" in out
+    assert f"{topic}[0]: BROKEN: offset 3 holds record_hash" in out
     assert "rewritten after anchoring" in out
 
 
