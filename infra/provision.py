@@ -33,8 +33,8 @@ from runtime.credentials import (
     save_operator_credentials,
 )
 from schemas.errors import VigieError
-from schemas.security import MINIO_ARCHIVER, MINIO_EVIDENCE, MINIO_RETRIEVAL
-from schemas.storage import MANIFEST_EXT, archive_bucket
+from schemas.security import MINIO_ARCHIVER, MINIO_AUDITOR, MINIO_EVIDENCE, MINIO_RETRIEVAL
+from schemas.storage import AUDIT_BUCKET, MANIFEST_EXT, archive_bucket
 from schemas.topics import ExistingTopic, ProvisionPlan, TopicSpec, plan
 
 logger = logging.getLogger(__name__)
@@ -215,6 +215,27 @@ def _archive_policy(object_actions: list[str]) -> dict[str, Any]:
     }
 
 
+def _auditor_policy() -> dict[str, Any]:
+    """The audit archiver: list the audit bucket and put objects into it with their COMPLIANCE
+    retention; no read, no delete, no bucket change. Retention can only be lengthened in
+    COMPLIANCE mode, so nothing it may do shortens what is locked."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": [f"arn:aws:s3:::{AUDIT_BUCKET}"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+                "Resource": [f"arn:aws:s3:::{AUDIT_BUCKET}/*"],
+            },
+        ],
+    }
+
+
 def _evidence_policy() -> dict[str, Any]:
     """Places and lifts evidence holds: reads the manifests (which chunks a window holds),
     never an image, and deletes nothing."""
@@ -235,9 +256,10 @@ SERVICE_POLICIES: dict[str, tuple[str, dict[str, Any]]] = {
     # Places and lifts evidence holds: reads the manifests (which chunks a window holds), never
     # an image, and deletes nothing.
     MINIO_EVIDENCE: ("vigie-archive-hold", _evidence_policy()),
+    MINIO_AUDITOR: ("vigie-audit-append", _auditor_policy()),
 }
 """The MinIO users of Vigie's services and their IAM policies: each may do its one job on the
-archive buckets and nothing else (root is for provisioning only)."""
+buckets and nothing else (root is for provisioning only)."""
 
 
 def ensure_service_user(admin: MinioAdmin, state_dir: Path, name: str) -> MinioUser:

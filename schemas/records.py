@@ -219,6 +219,10 @@ class AuditRecord:
     details: Mapping[str, str]
     previous_hash: bytes
     record_hash: bytes
+    signature: bytes | None = None
+    """Ed25519 signature of the sealer (``schemas.audit_chain``); None before signing existed."""
+    signing_key_id: str | None = None
+    """The key that signed: first 8 bytes of SHA-256 of the raw public key, hex."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,8 @@ Principals (SCRAM users):
   and ``audit``.
 - ``vigie-archiver``: the archivers. Reads every operator's frames; writes archive chunks and
   dead letters.
+- ``vigie-auditor``: the audit archiver (`vigie audit archive --follow`). Reads ``audit`` and
+  nothing else (no group: it resumes from what the object-locked bucket holds).
 - ``vigie-room``: the incident room service, which authenticates people. The only writer of
   ``incident-commands`` (with the user and operator it authenticated) besides the admin, a
   writer of ``audit-drafts`` (every view, playback and refusal, before the act); reads
@@ -50,7 +52,9 @@ from schemas.topics import (
 __all__ = [
     "ADMIN",
     "ARCHIVER",
+    "AUDITOR",
     "MINIO_ARCHIVER",
+    "MINIO_AUDITOR",
     "MINIO_EVIDENCE",
     "MINIO_RETRIEVAL",
     "POLICY",
@@ -68,6 +72,7 @@ ADMIN = "vigie-admin"
 POLICY = "vigie-policy"
 ARCHIVER = "vigie-archiver"
 ROOM = "vigie-room"
+AUDITOR = "vigie-auditor"
 
 # MinIO users of the services (infra.provision.SERVICE_POLICIES says what each may do).
 MINIO_ARCHIVER = ARCHIVER
@@ -75,6 +80,8 @@ MINIO_RETRIEVAL = "vigie-retrieval"
 """Reads another operator's archive for a requester, after the grant check, never as root."""
 MINIO_EVIDENCE = "vigie-evidence"
 """Places and lifts evidence (legal) holds."""
+MINIO_AUDITOR = AUDITOR
+"""Appends to the object-locked audit bucket (segments, anchors, keys)."""
 
 
 def operator_principal(operator: str) -> str:
@@ -128,7 +135,7 @@ def _groups(principal: str) -> Acl:
 def principals(operators: Iterable[str]) -> list[str]:
     """Every principal an installation with these operators needs (the admin first)."""
     ops = (operator_principal(o) for o in sorted(set(operators)))
-    return [ADMIN, POLICY, ARCHIVER, ROOM, *ops]
+    return [ADMIN, POLICY, ARCHIVER, AUDITOR, ROOM, *ops]
 
 
 def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
@@ -151,6 +158,7 @@ def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
         *_topics(ROOM, Operation.WRITE, INCIDENT_COMMANDS, AUDIT_DRAFTS),
         *_topics(ROOM, Operation.READ, GRANTS),
         _groups(ROOM),
+        *_topics(AUDITOR, Operation.READ, AUDIT),
     ]
     for operator in sorted(set(operators)):
         me = operator_principal(operator)

@@ -3,9 +3,10 @@
 One writer per chain: the consumer group gives each drafts partition to one member. Whenever a
 partition is (re)assigned, its chain head and the ids already sealed are re-read from the audit
 partition itself, before any draft of it is read (``streams.gapless``), so a redelivered draft is
-never sealed twice and the chain never forks. A draft that is not an audit record goes to
-`dead-letter` with the reason; a junk record on `audit` is reported and skipped, as
-`vigie audit verify` does.
+never sealed twice and the chain never forks. Every sealed record is signed with the sealer's
+Ed25519 key (``runtime.audit_keys``; format in ``schemas.audit_chain``). A draft that is not an
+audit record goes to `dead-letter` with the reason; a junk record on `audit` is reported and
+skipped by the rule `vigie audit verify` applies too (``schemas.audit_trail.read_trail``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from runtime.dead_letters import send_dead_letter
 from runtime.topic_reader import read_partitions
-from schemas.audit_chain import GENESIS, seal
+from schemas.audit_chain import seal, sign
+from schemas.audit_trail import read_trail
 from schemas.codec import AUDIT_RECORD, DecodeError
 from schemas.records import AuditRecord
 from schemas.topics import AUDIT, AUDIT_DRAFTS
@@ -32,32 +35,31 @@ STAGE = "policy-sealer"
 
 
 class AuditChains:
-    """Head hash and sealed ids of each audit partition this member writes."""
+    """Head hash and sealed ids of each audit partition this member writes; it signs what it
+    seals with the sealer's key."""
 
-    def __init__(self) -> None:
+    def __init__(self, signing_key: Ed25519PrivateKey) -> None:
+        self._key = signing_key
         self._heads: dict[int, bytes] = {}
         self._sealed: dict[int, set[str]] = {}
 
     def recovered(self, partition: int, records: list[Any]) -> None:
-        head, sealed = GENESIS, set()
-        for r in records:
-            try:
-                record = AUDIT_RECORD.decode(r.value or b"")
-            except DecodeError as exc:
-                logger.warning(
-                    "%s[%d]@%d is not an audit record, skipped: %s",
-                    AUDIT,
-                    partition,
-                    r.offset,
-                    exc.reason,
-                )
-                continue
-            head = record.record_hash
-            sealed.add(record.audit_id)
-        self._heads[partition] = head
-        self._sealed[partition] = sealed
+        trail = read_trail((r.offset, r.value) for r in records)
+        for junk in trail.junk:
+            logger.warning(
+                "%s[%d]@%d is not an audit record, skipped: %s",
+                AUDIT,
+                partition,
+                junk.offset,
+                junk.reason,
+            )
+        self._heads[partition] = trail.head
+        self._sealed[partition] = {record.audit_id for _, record in trail.records}
         logger.info(
-            "audit chain %d recovered: %d records, head %s", partition, len(records), head.hex()
+            "audit chain %d recovered: %d records, head %s",
+            partition,
+            len(trail.records),
+            trail.head.hex(),
         )
 
     def forget(self, partition: int) -> None:
@@ -68,7 +70,7 @@ class AuditChains:
         """The sealed record to append, or None if this draft was sealed already."""
         if draft.audit_id in self._sealed[partition]:
             return None
-        return seal(draft, self._heads[partition])
+        return sign(seal(draft, self._heads[partition]), self._key)
 
     def appended(self, partition: int, record: AuditRecord) -> None:
         self._heads[partition] = record.record_hash
@@ -76,10 +78,17 @@ class AuditChains:
 
 
 class AuditSealer:
-    def __init__(self, *, bootstrap: str, group_id: str, producer: AIOKafkaProducer) -> None:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        group_id: str,
+        producer: AIOKafkaProducer,
+        signing_key: Ed25519PrivateKey,
+    ) -> None:
         self._bootstrap = bootstrap
         self._producer = producer
-        self.chains = AuditChains()
+        self.chains = AuditChains(signing_key)
         self.member = GaplessConsumer(
             bootstrap=bootstrap,
             group_id=group_id,

@@ -20,11 +20,13 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from runtime import kafka_clients
+from runtime import connection, kafka_clients
+from runtime.audit_keys import load_or_create_signing_key
 from runtime.dead_letters import send_dead_letter
 from runtime.topic_reader import partitions_of, reader
 from schemas.codec import AUDIT_RECORD, GRANT, DecodeError
@@ -68,6 +70,8 @@ class PolicySettings:
     tick_interval_s: float = 1.0
     """How often grace periods and expiries are checked: revocations are this late at most."""
     sizing: Sizing = field(default_factory=Sizing)
+    state_dir: Path = field(default_factory=connection.state_dir)
+    """Where the sealer's signing key lives (``runtime.audit_keys``)."""
 
 
 async def check_command_topic(bootstrap: str) -> int:
@@ -185,6 +189,9 @@ class PolicyWorker:
             bootstrap=self.settings.bootstrap,
             group_id=f"{self.settings.app_id}-sealer",
             producer=self.producer,
+            signing_key=await asyncio.to_thread(
+                load_or_create_signing_key, self.settings.state_dir
+            ),
         )
         await self.sealer.run(stop)
 

@@ -101,6 +101,15 @@ def policy_child(config_path: Path, settings: StackSettings) -> Child:
     )
 
 
+def audit_archiver_child(settings: StackSettings) -> Child:
+    """The audit archiver: sealed audit records into the object-locked bucket, anchored."""
+    return Child(
+        name="audit-archiver",
+        argv=[sys.executable, "-m", "vigie", "audit", "archive", "--follow"],
+        log_file=settings.logs_dir / "audit-archiver.log",
+    )
+
+
 DASHBOARD_BASE_PORT = 8081
 
 
@@ -232,6 +241,7 @@ def run(config_path: Path, seconds: float = 0.0, pursue: bool = True) -> int:
             *camera_children(config, config_path, settings),
             archiver_child(config, config_path, settings),
             policy_child(config_path, settings),
+            audit_archiver_child(settings),
             room_child(config_path, settings),
             *dashboard_children(config, settings),
         ]
@@ -292,6 +302,7 @@ def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
             "  audit:                vigie audit verify; vigie audit report --from 2025-01-01"
             " --to 2100-01-01",
             f"  policy worker log:    {settings.logs_dir}/policy-worker.log",
+            f"  audit archiver log:   {settings.logs_dir}/audit-archiver.log",
             "  Kafka tooling:        vigie kafka topics --list",
             "                        vigie kafka consumer-groups --list",
             f"  MinIO (S3 API):       https://{settings.minio_endpoint} (CA: <state>/tls/ca.crt)",

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 from minio import Minio
@@ -13,34 +11,10 @@ from minio.error import S3Error
 
 from infra.provision import ensure_buckets
 from runtime.connection import Connection
-from runtime.topic_reader import read_partitions
-from schemas.audit_chain import GENESIS, seal
-from schemas.codec import AUDIT_RECORD
-from schemas.records import AuditAction, AuditRecord
 from schemas.storage import AUDIT_BUCKET
-from schemas.topics import AUDIT
-from tests.builders import kafka_producer
+from tests.integration.audit_support import append_sealed
 from tests.integration.policy_world import vigie
 from vigie.provisioning import provision_operator_topics
-
-
-async def _append_sealed(bootstrap: str, count: int) -> None:
-    """Append records to partition 0 of `audit` the way the sealer does: chained onto the head."""
-    head = GENESIS
-    for r in (await read_partitions(bootstrap, AUDIT, [0]))[0]:
-        head = AUDIT_RECORD.decode(r.value or b"").record_hash
-    async with kafka_producer(bootstrap, client_id="test-audit-archive") as producer:
-        for i in range(count):
-            draft = AuditRecord(
-                audit_id=f"test-{uuid.uuid4().hex}", time=datetime.now(UTC), actor="test",
-                operator="op-test", action=AuditAction.ARCHIVE_RETRIEVAL, reason=f"record {i}",
-                details={}, previous_hash=b"", record_hash=b"",
-            )  # fmt: skip
-            sealed = seal(draft, head)
-            await producer.send_and_wait(
-                AUDIT, key=b"op-test", value=AUDIT_RECORD.encode(sealed), partition=0
-            )
-            head = sealed.record_hash
 
 
 async def test_archive_is_incremental_write_once_and_verifies(
@@ -48,7 +22,7 @@ async def test_archive_is_incremental_write_once_and_verifies(
 ) -> None:
     await provision_operator_topics(kafka_bootstrap, [])
     await asyncio.to_thread(ensure_buckets, minio_client, [AUDIT_BUCKET])
-    await _append_sealed(kafka_bootstrap, 3)
+    await append_sealed(kafka_bootstrap, 3)
 
     first = await asyncio.to_thread(vigie, "audit", "archive")
     assert first.returncode == 0, first.stderr

@@ -9,8 +9,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from schemas.audit_chain import GENESIS, canonical_bytes, compute_hash, seal, verify_chain
+from schemas.audit_chain import (
+    GENESIS,
+    UNHASHED,
+    SignatureStatus,
+    canonical_bytes,
+    check_signature,
+    compute_hash,
+    key_id,
+    load_public_key_pem,
+    public_key_pem,
+    seal,
+    sign,
+    signed_message,
+    verify_chain,
+)
 from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction, AuditRecord
 
@@ -123,7 +138,7 @@ TAMPERED_VALUES: dict[str, Any] = {
 
 def test_every_field_but_the_hash_is_covered() -> None:
     """A test below tampers with each field; none may be forgotten."""
-    names = {f.name for f in fields(AuditRecord)} - {"record_hash"}
+    names = {f.name for f in fields(AuditRecord)} - {"record_hash", *UNHASHED}
     assert set(TAMPERED_VALUES) == names
 
 
@@ -205,3 +220,64 @@ def test_a_segment_verifies_from_the_hash_it_continues() -> None:
     first = verify_chain(records[:3])
     assert verify_chain(records[3:], start_hash=first.head).ok
     assert verify_chain(records[3:]).first_break_index == 0
+
+
+# --------------------------------------------------------------------------- signatures
+
+SEALER_KEY = Ed25519PrivateKey.generate()
+KEYS = {key_id(SEALER_KEY.public_key()): SEALER_KEY.public_key()}
+
+
+def test_the_signature_is_ed25519_over_the_documented_message() -> None:
+    """An auditor checks it with any Ed25519 library: canonical bytes, then the raw hash."""
+    record = sign(seal(draft(0), GENESIS), SEALER_KEY)
+    assert signed_message(record) == canonical_bytes(record) + record.record_hash
+    assert record.signature is not None
+    SEALER_KEY.public_key().verify(record.signature, canonical_bytes(record) + record.record_hash)
+    raw = SEALER_KEY.public_key().public_bytes_raw()
+    assert record.signing_key_id == hashlib.sha256(raw).hexdigest()[:16]
+    assert check_signature(record, KEYS) is SignatureStatus.VALID
+
+
+def test_signing_leaves_the_hash_and_the_chain_as_they_were() -> None:
+    records = [sign(r, SEALER_KEY) for r in chain()]
+    assert [r.record_hash for r in records] == [r.record_hash for r in chain()]
+    assert verify_chain(records).ok
+    decoded = [AUDIT_RECORD.decode(AUDIT_RECORD.encode(r)) for r in records]
+    assert decoded == records
+
+
+def test_a_record_signed_by_another_key_is_not_the_sealers() -> None:
+    """A client without the sealer's key cannot make a record that passes as sealed."""
+    intruder = Ed25519PrivateKey.generate()
+    forged = sign(seal(draft(0), GENESIS), intruder)
+    assert check_signature(forged, KEYS) is SignatureStatus.UNKNOWN_KEY
+    claimed = replace(forged, signing_key_id=key_id(SEALER_KEY.public_key()))
+    assert check_signature(claimed, KEYS) is SignatureStatus.INVALID
+
+
+def test_a_signed_record_altered_afterwards_fails_its_signature() -> None:
+    record = sign(seal(draft(0), GENESIS), SEALER_KEY)
+    altered = replace(record, reason="nothing to see")
+    assert check_signature(replace(altered, record_hash=compute_hash(altered)), KEYS) is (
+        SignatureStatus.INVALID
+    )
+
+
+def test_an_old_record_is_unsigned_and_half_a_signature_is_invalid() -> None:
+    record = seal(draft(0), GENESIS)
+    assert check_signature(record, KEYS) is SignatureStatus.UNSIGNED
+    signed = sign(record, SEALER_KEY)
+    assert check_signature(replace(signed, signature=None), KEYS) is SignatureStatus.INVALID
+
+
+def test_seal_drops_a_signature_the_draft_brought() -> None:
+    brought = replace(draft(0), signature=b"x" * 64, signing_key_id="0" * 16)
+    assert seal(brought, GENESIS) == chain(1)[0]
+
+
+def test_a_published_public_key_reads_back_with_its_id() -> None:
+    public = load_public_key_pem(public_key_pem(SEALER_KEY.public_key()))
+    assert key_id(public) in KEYS
+    with pytest.raises(ValueError, match=r"Could not deserialize|not an Ed25519"):
+        load_public_key_pem(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")

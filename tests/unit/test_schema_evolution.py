@@ -29,7 +29,7 @@ T0 = datetime(2024, 6, 1, 12, 0, 0, 654321, tzinfo=UTC)
 # copy the previous .avsc to history/<record>.v<N>.avsc so its data keeps being checked here.
 PINNED_FINGERPRINTS = {
     "be.vigie.ArchiveChunk": 0x93B8505484218E31,  # v2: part int -> long
-    "be.vigie.AuditRecord": 0x5A8A78EDEFC5DF66,
+    "be.vigie.AuditRecord": 0x50D3959CA2DC0A82,  # v2: signature, signing_key_id
     "be.vigie.Camera": 0x4D1BCA84664F1A42,
     "be.vigie.CameraEvent": 0x0969A0B03C6BFDF3,
     "be.vigie.DeadLetter": 0x81EFAE8DE92F7AA1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from infra.security import plan
 from schemas.security import (
     ARCHIVER,
+    AUDITOR,
     POLICY,
     ROOM,
     Acl,
@@ -95,6 +96,7 @@ def test_principals_are_the_admin_the_services_and_one_per_operator() -> None:
         "vigie-admin",
         POLICY,
         ARCHIVER,
+        AUDITOR,
         ROOM,
         "vigie-op-police-x",
         "vigie-op-stib",
@@ -108,3 +110,9 @@ def test_apply_adds_what_is_missing_and_removes_what_is_no_longer_wanted() -> No
     assert set(todo.create) == ACLS - {kept}
     assert todo.delete == [stale]
     assert plan(ACLS, ACLS).create == []
+
+
+def test_the_auditor_reads_the_audit_chain_and_nothing_else() -> None:
+    """The audit archiver cannot write the chain it anchors, nor read any frame."""
+    mine = {(a.operation, a.resource, a.name) for a in ACLS if a.principal == AUDITOR}
+    assert mine == {(Operation.READ, Resource.TOPIC, AUDIT)}
