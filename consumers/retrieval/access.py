@@ -16,7 +16,7 @@ from datetime import datetime
 
 from schemas.records import Grant, GrantStatus
 
-__all__ = ["Decision", "archive_access", "latest_grants"]
+__all__ = ["Decision", "archive_access", "latest_grants", "touches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,44 @@ def _covered_until(grant: Grant) -> datetime:
     return min(grant.valid_until, grant.revoked_at)
 
 
+def _usable(
+    requester: str, owner: str, camera_id: str, grants: Iterable[Grant]
+) -> list[tuple[Grant, datetime]]:
+    """The archive grants of `requester` on the camera with the end of what each covers, in
+    order of their start."""
+    return sorted(
+        (
+            (g, _covered_until(g))
+            for g in grants
+            if g.archive
+            and g.camera_id == camera_id
+            and g.owner_operator == owner
+            and g.grantee_operator == requester
+            and _covered_until(g) > g.valid_from
+        ),
+        key=lambda pair: pair[0].valid_from,
+    )
+
+
+def touches(
+    *,
+    requester: str,
+    owner: str,
+    camera_id: str,
+    start: datetime,
+    end: datetime,
+    grants: Iterable[Grant],
+) -> bool:
+    """Whether some archive grant of ``requester`` on the camera covers part of [start, end):
+    enough to look up which chunks lie there, never to hand one out (``archive_access``)."""
+    if requester == owner:
+        return True
+    return any(
+        g.valid_from < end and until > start
+        for g, until in _usable(requester, owner, camera_id, grants)
+    )
+
+
 def archive_access(
     *,
     requester: str,
@@ -61,18 +99,7 @@ def archive_access(
         return Decision(False, f"empty window: {start.isoformat()} is not before {end.isoformat()}")
     if requester == owner:
         return Decision(True, "own camera")
-    usable = sorted(
-        (
-            (g, _covered_until(g))
-            for g in grants
-            if g.archive
-            and g.camera_id == camera_id
-            and g.owner_operator == owner
-            and g.grantee_operator == requester
-            and _covered_until(g) > g.valid_from
-        ),
-        key=lambda pair: pair[0].valid_from,
-    )
+    usable = _usable(requester, owner, camera_id, grants)
     if not usable:
         return Decision(
             False, f"{requester} holds no archive grant on {owner}'s camera {camera_id}"

@@ -10,7 +10,7 @@ a playback is audited before its first byte, and refused (503) if it cannot be.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -20,8 +20,8 @@ from minio import Minio
 from pydantic import BaseModel
 from urllib3 import BaseHTTPResponse
 
-from consumers.archive.catalog import StoredChunk, chunks_between
-from consumers.retrieval.access import archive_access
+from consumers.archive.catalog import MAX_WINDOW, StoredChunk, chunks_between
+from consumers.retrieval.access import archive_access, touches
 from consumers.room.api_cameras import CameraId, audited, refuse
 from consumers.room.app import ERROR_RESPONSES
 from consumers.room.auth import User
@@ -36,6 +36,7 @@ MAX_SPAN = timedelta(hours=24)
 WINDOW = r"^\d{8}T\d{6}Z$"
 _WINDOW_FORMAT = "%Y%m%dT%H%M%SZ"
 READ_BLOCK = 256 * 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ChunkOut(BaseModel):
@@ -142,22 +143,38 @@ def archive_router(room: Room) -> APIRouter:
             window_start = datetime.strptime(window, _WINDOW_FORMAT).replace(tzinfo=UTC)
         except ValueError as exc:
             raise HTTPException(422, f"window {window!r} is not a time") from exc
-        # The right to the moment first, before reading anything of another's archive ...
-        client = await reader(user, camera_id, window_start, window_start + timedelta(seconds=1))
-        owner = room.picture(user.operator).owner_of(camera_id) or ""
+        # A grant near that moment first, before reading anything of another's archive ...
+        picture = room.picture(user.operator)
+        owner = picture.owner_of(camera_id)
+        if owner is None:
+            raise HTTPException(404, f"no camera {camera_id}")
+        near = touches(
+            requester=user.operator,
+            owner=owner,
+            camera_id=camera_id,
+            start=window_start,
+            end=window_start + MAX_WINDOW,
+            grants=list(room.grants.values()),
+        )
+        if not near:
+            raise await refuse(
+                room, user, 403, f"archive refused: no archive grant of {user.operator} on"
+                f" {owner}'s camera {camera_id} near {window_start.isoformat()}",
+                camera_id=camera_id, subject_operator=owner,
+            )  # fmt: skip
+        client = await asyncio.to_thread(
+            room.own_archive if owner == user.operator else _retrieval(room), owner
+        )
+        instant = window_start + timedelta(microseconds=1)
         found = await asyncio.to_thread(
-            chunks_between,
-            client,
-            owner,
-            camera_id,
-            window_start,
-            window_start + timedelta(microseconds=1),
+            chunks_between, client, owner, camera_id, window_start, instant
         )
         chunk = next((c for c in found if c.window_start == window_start and c.part == part), None)
         if chunk is None:
             raise HTTPException(404, f"no chunk {window}/{part} of camera {camera_id}")
-        # ... then to the whole chunk.
-        await reader(user, camera_id, chunk.window_start, chunk.window_end)
+        # ... then to every frame the chunk holds (its window may start before the grant).
+        first, last = captured_span(chunk)
+        await reader(user, camera_id, first, last)
         await audited(
             room,
             user,
@@ -177,6 +194,20 @@ def archive_router(room: Room) -> APIRouter:
         )
 
     return router
+
+
+def _retrieval(room: Room) -> Callable[[str], Minio]:
+    return lambda _owner: room.retrieval_archive()
+
+
+def captured_span(chunk: StoredChunk) -> tuple[datetime, datetime]:
+    """From the first frame's capture to just after the last one's (from its manifest)."""
+    times = [int(f["capture_us"]) for f in chunk.manifest.get("frames", [])]
+    if not times:
+        return chunk.window_start, chunk.window_end
+    return _EPOCH + timedelta(microseconds=min(times)), _EPOCH + timedelta(
+        microseconds=max(times) + 1
+    )
 
 
 def _body(response: BaseHTTPResponse) -> Iterator[bytes]:

@@ -109,13 +109,17 @@ def transit(room: str, people: People) -> Iterator[Browser]:
     browser.close()
 
 
-async def _open(browser: Browser, lat: float, lon: float) -> dict[str, Any]:
+async def _open(browser: Browser, lat: float, lon: float, cameras: int = 0) -> dict[str, Any]:
+    """Open a pursuit and wait until it is open with `cameras` shared cameras (the grant
+    events follow the opening)."""
     body = {"kind": "pursuit", "latitude": lat, "longitude": lon, "radius_m": 100,
             "legal_basis": "art. 25 loi caméras"}  # fmt: skip
     accepted = browser.send("POST", "/api/incidents", body)
     assert accepted.status_code == 202, accepted.text
     incident_id = accepted.json()["incident_id"]
-    return await _until(browser, incident_id, lambda i: i["status"] == "open")
+    return await _until(
+        browser, incident_id, lambda i: i["status"] == "open" and len(i["cameras"]) >= cameras
+    )
 
 
 async def _until(browser: Browser, incident_id: str, ok: Any) -> dict[str, Any]:
@@ -153,7 +157,7 @@ async def test_a_pursuit_shares_cameras_live_audited_and_closing_ends_it(
 ) -> None:
     cams = {c.split("-")[0]: c for c in world.cameras}
     async with frame_pump(kafka_bootstrap, world):
-        incident = await _open(police, *ORIGIN)
+        incident = await _open(police, *ORIGIN, cameras=2)
         assert incident["operator"] == world.police
         assert incident["opened_by"] == people.officer  # the server says who, not the client
         assert set(incident["cameras"]) == {cams["tc1"], cams["rc1"]}
@@ -258,7 +262,7 @@ async def test_the_archive_of_a_shared_camera_plays_back_for_the_grant_only(
     kafka_bootstrap: str, minio_client: Minio, world: World, police: Browser
 ) -> None:
     cams = {c.split("-")[0]: c for c in world.cameras}
-    incident = await _open(police, *ORIGIN)
+    incident = await _open(police, *ORIGIN, cameras=2)
     since = datetime.now(UTC)
     # Real JPEGs (the archiver refuses anything else) captured during the grant.
     await publish_frames(kafka_bootstrap, world.transit, [cams["tc1"]], 20, interval_s=0.0,

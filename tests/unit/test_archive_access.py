@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from consumers.retrieval.access import Decision, archive_access, latest_grants
+from consumers.retrieval.access import Decision, archive_access, latest_grants, touches
 from schemas.records import Grant, GrantStatus
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -94,3 +94,18 @@ def test_a_revoked_grant_still_covers_the_period_before_its_revocation() -> None
     assert ask(revoked, start=T, end=T + H / 2).allowed
     assert not ask(revoked, start=T, end=T + H).allowed
     assert not ask(revoked, start=T + H, end=T + 2 * H).allowed
+
+
+def test_a_grant_touching_a_window_only_lets_the_chunks_there_be_looked_up() -> None:
+    """Looking up which chunks lie near a granted moment is allowed; handing one out still
+    needs the grant to cover every frame of it."""
+
+    def near(*grants: Grant, start: datetime, end: datetime) -> bool:
+        return touches(requester="police-x", owner="stib", camera_id="stib-c1",
+                       start=start, end=end, grants=grants)  # fmt: skip
+
+    assert near(grant(), start=T - H, end=T + timedelta(minutes=1))
+    assert not ask(grant(), start=T - H, end=T + timedelta(minutes=1)).allowed
+    assert not near(grant(), start=T - H, end=T)  # ends where the grant starts
+    assert not near(grant(archive=False), start=T, end=T + H)
+    assert not near(start=T, end=T + H)
