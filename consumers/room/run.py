@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from consumers.room.api_archive import archive_router
+from consumers.room.api_audit import audit_router
 from consumers.room.api_cameras import cameras_router
 from consumers.room.api_incidents import incidents_router
 from consumers.room.app import build_app
@@ -45,7 +46,12 @@ class ServerTls:
 def domain_routers(room: Room) -> list[APIRouter]:
     """The domain routes of the room. Each protects its routes with `consumers.room.deps`
     (`CurrentUser`, roles); CSRF and the security headers apply without anything to add."""
-    return [incidents_router(room), cameras_router(room), archive_router(room)]
+    return [
+        incidents_router(room),
+        cameras_router(room),
+        archive_router(room),
+        audit_router(room),
+    ]
 
 
 def make_app(

@@ -307,3 +307,36 @@ def test_the_cli_gives_commands_as_the_signed_in_user(
     assert f"{incident_id} closed" in closed.stdout
     listed = run_vigie("incident", "list")
     assert incident_id in listed.stdout
+
+
+async def test_an_auditor_reads_who_saw_what_and_sees_no_image(
+    kafka_bootstrap: str, world: World, room: str, people: People, police: Browser
+) -> None:
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    async with frame_pump(kafka_bootstrap, world):
+
+        async def snapshot() -> Any:
+            return await asyncio.to_thread(police.get, f"/api/cameras/{cams['pc1']}/snapshot")
+
+        await eventually(snapshot, 15, interval_s=0.3, message="no snapshot of pc1",
+                         until=lambda r: r.status_code == 200)  # fmt: skip
+    auditor = Browser(room, people.auditor)
+    try:
+        assert auditor.get(f"/api/cameras/{cams['pc1']}/snapshot").status_code == 403
+        window = {"start": started.isoformat(), "end": (started + timedelta(hours=1)).isoformat()}
+
+        def views() -> list[dict[str, Any]]:
+            answer = auditor.get("/api/audit/report", params=window)
+            assert answer.status_code == 200, answer.text
+            return [r for r in answer.json()["records"]
+                    if r["actor"] == people.officer and r["action"] == "LIVE_VIEW"]  # fmt: skip
+
+        found = await eventually(
+            lambda: asyncio.to_thread(views), 20, interval_s=0.5,
+            message="the snapshot is not in the report", until=bool,
+        )  # fmt: skip
+        assert found[0]["camera_id"] == cams["pc1"]
+        assert police.get("/api/audit/report", params=window).status_code == 403  # no auditor
+    finally:
+        auditor.close()

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from schemas.audit_report import render_report, viewing_periods
 from schemas.config import IncidentKind
 from schemas.incident_commands import close_record, open_record, update_record
 from schemas.records import AuditAction, Grant, GrantStatus, IncidentAction, IncidentCommand
 from streams.commands import BadCommand, to_command
 from streams.forwarding import forwarding_audit
 from streams.incidents import CloseIncident, OpenIncident, UpdateIncident
-from streams.report import render_report, viewing_periods
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -9,10 +9,10 @@ import logging
 import signal
 from datetime import UTC, datetime
 
+from schemas.audit_report import render_report
 from schemas.audit_trail import Trail, read_trail
 from schemas.records import AuditRecord
 from schemas.topics import AUDIT
-from streams.report import render_report
 from vigie.commands.base import Subparsers, act_as_tooling, add, group
 
 logger = logging.getLogger(__name__)

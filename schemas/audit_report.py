@@ -88,6 +88,16 @@ def render_report(records: Iterable[AuditRecord], start: datetime, end: datetime
                 AuditAction.INCIDENT_CLOSED,
             ),
         ),
+        (
+            "Views, playbacks, exports and holds by people",
+            (
+                AuditAction.LIVE_VIEW,
+                AuditAction.ARCHIVE_RETRIEVAL,
+                AuditAction.EXPORT,
+                AuditAction.LEGAL_HOLD,
+                AuditAction.LEGAL_HOLD_RELEASE,
+            ),
+        ),
         ("Refusals", (AuditAction.REFUSAL,)),
     ]
     for title, actions in sections:
@@ -95,12 +105,13 @@ def render_report(records: Iterable[AuditRecord], start: datetime, end: datetime
         matching = [r for r in chosen if r.action in actions]
         for r in matching:
             camera = f" camera {r.camera_id} of {r.subject_operator}" if r.camera_id else ""
+            incident = f", incident {r.incident_id}" if r.incident_id else ""
             basis = f", legal basis: {r.legal_basis}" if r.legal_basis else ""
             agreement = r.details.get("agreement_id")
             agreement_text = f", agreement {agreement}" if agreement else ""
             lines.append(
-                f"  {_t(r.time)} {r.action.value} for {r.operator}{camera}, incident"
-                f" {r.incident_id}, by {r.actor}: {r.reason}{basis}{agreement_text}"
+                f"  {_t(r.time)} {r.action.value} for {r.operator}{camera}{incident},"
+                f" by {r.actor}: {r.reason}{basis}{agreement_text}"
             )
         if not matching:
             lines.append("  none")
