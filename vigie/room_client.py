@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import urllib.parse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -167,8 +168,25 @@ class RoomClient:
             return None
         return response.json()
 
-    def get(self, path: str) -> Any:
+    def get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        if params:
+            path = f"{path}?{urllib.parse.urlencode(params)}"
         return self.request("GET", path)
+
+    def download(self, method: str, path: str, target: Path, body: Any = None) -> dict[str, str]:
+        """Stream the answer's bytes into `target`; the answer's headers."""
+        try:
+            with self._http.stream(method, path, json=body) as response:
+                if not response.is_success:
+                    response.read()
+                    _raise_for(response)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with target.open("wb") as out:
+                    for block in response.iter_bytes():
+                        out.write(block)
+                return dict(response.headers)
+        except httpx2.HTTPError as exc:
+            raise RoomError(f"cannot reach the incident room at {self.login.url}: {exc}") from None
 
     def post(self, path: str, body: Any = None) -> Any:
         return self.request("POST", path, body)

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from consumers.room.api_archive import archive_router
 from consumers.room.api_audit import audit_router
 from consumers.room.api_cameras import cameras_router
+from consumers.room.api_evidence import evidence_router
 from consumers.room.api_incidents import incidents_router
 from consumers.room.app import build_app
 from consumers.room.auth import LocalAuthenticator
@@ -51,6 +52,7 @@ def domain_routers(room: Room) -> list[APIRouter]:
         cameras_router(room),
         archive_router(room),
         audit_router(room),
+        evidence_router(room),
     ]
 
 

@@ -15,6 +15,7 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,7 +260,13 @@ def test_changes_need_the_csrf_token_the_role_and_a_valid_body(
 
 
 async def test_the_archive_of_a_shared_camera_plays_back_for_the_grant_only(
-    kafka_bootstrap: str, minio_client: Minio, world: World, police: Browser
+    kafka_bootstrap: str,
+    minio_client: Minio,
+    world: World,
+    room: str,
+    people: People,
+    police: Browser,
+    tmp_path: Path,
 ) -> None:
     cams = {c.split("-")[0]: c for c in world.cameras}
     incident = await _open(police, *ORIGIN, cameras=2)
@@ -283,15 +290,35 @@ async def test_the_archive_of_a_shared_camera_plays_back_for_the_grant_only(
     # Before the grant: refused too.
     before = {"start": (since - timedelta(hours=1)).isoformat(), "end": since.isoformat()}
     assert police.get(f"/api/cameras/{cams['tc1']}/archive", params=before).status_code == 403
+
+    # The same through the command line, signed in as the officer (also a supervisor): the
+    # window's chunks, then the incident's evidence package, verified.
+    _cli_login(room, people.officer)
+    listed = run_vigie("archive", "list", "--camera", cams["tc1"], "--from", since.isoformat(),
+                       "--to", until.isoformat())  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert f"{len(chunks)} chunks of {world.transit}'s camera" in listed.stdout
+    out = tmp_path / "evidence"
+    exported = run_vigie("archive", "export", incident["incident_id"], "--reason",
+                         "court request 42", "--out", str(out))  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    (package,) = list(out.iterdir())
+    assert list((package / "clips" / world.transit / cams["tc1"]).glob("*.mp4"))
+    verified = run_vigie("archive", "verify", str(package))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     police.send("POST", f"/api/incidents/{incident['incident_id']}/close")
+
+
+def _cli_login(room: str, user: str) -> None:
+    login = run_vigie("room", "login", "--user", user, "--url", room, "--password-stdin",
+                      stdin="correct horse battery\n")  # fmt: skip
+    assert login.returncode == 0, login.stderr
 
 
 def test_the_cli_gives_commands_as_the_signed_in_user(
     room: str, world: World, people: People
 ) -> None:
-    login = run_vigie("room", "login", "--user", people.officer, "--url", room,
-                      "--password-stdin", stdin="correct horse battery\n")  # fmt: skip
-    assert login.returncode == 0, login.stderr
+    _cli_login(room, people.officer)
     lat, lon = offset(8000, 0)
     opened = run_vigie(
         "incident", "open", "--kind", "pursuit", "--lat", str(lat), "--lon", str(lon),

@@ -62,8 +62,16 @@ def test_a_missing_topic(kafka_bootstrap: str) -> None:
 def test_the_stack_not_running(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
     env["VIGIE_STATE_DIR"] = str(tmp_path / "state")
-    for args in (("incident", "list"), ("audit", "verify"), ("tail", "incidents")):
+    for args in (("audit", "verify"), ("tail", "incidents")):
         _one_line_error(_vigie(*args, env=env), "is the stack running", "vigie stack up")
+
+
+def test_not_signed_in_to_the_room(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+    env["VIGIE_STATE_DIR"] = str(tmp_path / "state")
+    for args in (("incident", "list"), ("archive", "list", "--camera", "c", "--from",
+                 "2026-12-01T00:00Z", "--to", "2026-12-01T01:00Z")):  # fmt: skip
+        _one_line_error(_vigie(*args, env=env), "not signed in to the room", "vigie room login")
 
 
 def _path_without(tool: str, scratch: Path) -> str:

@@ -1,6 +1,8 @@
-"""Archive retrieval through `vigie archive list|get`: an operator reads its own archive with
-its own MinIO user; another operator's archive is refused without an archive grant and handed
-out (short-lived presigned URLs) once the `grants` topic holds one; every answer is audited."""
+"""Archive retrieval (the service the room and evidence exports use): an operator reads its own
+archive with its own MinIO user; another operator's archive is refused without an archive grant
+and handed out (short-lived presigned URLs signed by the retrieval user, never root) once the
+`grants` topic holds one; every answer is audited before it is given. People reach it through
+the room (`tests/e2e/test_room.py`)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,11 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from minio import Minio
 
+from consumers.archive.evidence import export_incident
+from consumers.retrieval.service import RetrievalRefused, Retrieved, retrieve
 from infra.local.settings import Connection, StackSettings
 from infra.provision import ensure_operator_user
 from runtime import connection
@@ -35,20 +40,19 @@ def _download(url: str) -> bytes:
     return data
 
 
-def _window(operator: str, owner: str, *extra: str) -> list[str]:
-    return [
-        "--operator",
-        operator,
-        "--owner",
-        owner,
-        "--camera",
-        "cam-a",
-        "--from",
-        START.isoformat(),
-        "--to",
-        (START + timedelta(seconds=2)).isoformat(),
-        *extra,
-    ]
+async def _retrieve(requester: str, owner: str, out_dir: Path | None = None) -> Retrieved:
+    return await retrieve(
+        connection.load(),
+        connection.state_dir(),
+        requester=requester,
+        owner=owner,
+        camera_id="cam-a",
+        start=START,
+        end=START + timedelta(seconds=2),
+        actor="analyst",
+        reason="test retrieval",
+        out_dir=out_dir,
+    )
 
 
 async def test_own_archive_directly_another_only_with_an_archive_grant_all_audited(
@@ -67,17 +71,12 @@ async def test_own_archive_directly_another_only_with_an_archive_grant_all_audit
     await publish_frames(kafka_bootstrap, owner, ["cam-a"], 30, interval_s=0.0)
     await archive_once(kafka_bootstrap, minio_client, owner, 30)
 
-    own = await asyncio.to_thread(
-        run_vigie, "archive", "get", *_window(owner, owner, "--out", str(tmp_path / "own"))
-    )
-    assert own.returncode == 0, own.stderr
-    assert "2 chunks (own camera" in own.stdout
+    own = await _retrieve(owner, owner, tmp_path / "own")
+    assert own.decision.reason == "own camera"
     assert len(list((tmp_path / "own").glob("*.mp4"))) == 2
 
-    refused = await asyncio.to_thread(run_vigie, "archive", "list", *_window(other, owner))
-    assert refused.returncode == 3
-    assert "refused" in refused.stderr
-    assert "no archive grant" in refused.stderr
+    with pytest.raises(RetrievalRefused, match="no archive grant"):
+        await _retrieve(other, owner)
 
     grant = Grant(
         grant_id=f"g-{unique}",
@@ -96,10 +95,10 @@ async def test_own_archive_directly_another_only_with_an_archive_grant_all_audit
     )
     await _publish_grant(kafka_bootstrap, grant)
 
-    allowed = await asyncio.to_thread(run_vigie, "archive", "get", *_window(other, owner))
-    assert allowed.returncode == 0, allowed.stderr
-    urls = [line.split()[-1] for line in allowed.stdout.splitlines() if "https://" in line]
+    allowed = await _retrieve(other, owner)
+    urls = [clip.url for clip in allowed.clips if clip.url]
     assert len(urls) == 2
+    assert "vigie-retrieval" in urls[0]  # signed by the retrieval user, not root
     video = await asyncio.to_thread(_download, urls[0])
     assert video[4:8] == b"ftyp"  # an MP4, fetched without any credentials
     assert "X-Amz-Expires=300" in urls[0]
@@ -157,18 +156,14 @@ async def test_evidence_export_of_an_incident_verifies_and_detects_tampering(
         ),
     )
 
-    refused = await asyncio.to_thread(
-        run_vigie, "archive", "export", incident, "--operator", owner, "--reason", "x",
-        "--out", str(tmp_path),
+    conn, state = connection.load(), connection.state_dir()
+    with pytest.raises(RetrievalRefused):
+        await export_incident(conn, state, incident_id=incident, requester=owner, actor="x",
+                              reason="x", out_root=tmp_path)  # fmt: skip
+    package = await export_incident(
+        conn, state, incident_id=incident, requester=other, actor="clerk",
+        reason="court request 2026/123", out_root=tmp_path,
     )  # fmt: skip
-    assert refused.returncode == 3, refused.stdout + refused.stderr
-
-    exported = await asyncio.to_thread(
-        run_vigie, "archive", "export", incident, "--operator", other,
-        "--reason", "court request 2026/123", "--out", str(tmp_path),
-    )  # fmt: skip
-    assert exported.returncode == 0, exported.stderr
-    package = next(p for p in tmp_path.iterdir() if p.name.startswith(incident))  # noqa: ASYNC240
     clips = sorted((package / "clips" / owner / "cam-a").iterdir())
     # 1-second chunks from START on; the grant was revoked at START + 3 s: three chunks.
     assert len([c for c in clips if c.suffix == ".mp4"]) == 3

@@ -1,5 +1,9 @@
-"""`vigie archive run|hold|release|list|get|export|verify`: thin handlers over the archive and
-retrieval modules."""
+"""`vigie archive run|hold|release|list|get|export|verify`.
+
+`list`, `get` and `export` are clients of the incident room (the token of `vigie room login`):
+the room decides from the signed-in user's operator and grants, and audits before anything
+goes out. `run` is the archiver service; `hold|release` of camera windows is operations
+tooling (the admin; incidents' holds go through the room)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from pathlib import Path
 
 from schemas.config import ArchiveProfile
 from schemas.security import ARCHIVER, MINIO_EVIDENCE
-from vigie.commands.base import Handler, Subparsers, actor, add, group, moment
+from vigie.commands.base import Handler, Subparsers, act_as_tooling, actor, add, group, moment
+from vigie.room_client import RoomError
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -43,9 +48,8 @@ def _run(args: argparse.Namespace) -> int:
 def _hold(args: argparse.Namespace) -> int:
     from consumers.archive.hold import hold_window
     from runtime import connection
-    from runtime.identity import act_as_operator
 
-    act_as_operator(args.operator)
+    act_as_tooling()  # operations: audited with --actor and the operator named
     conn = connection.load()
     result = asyncio.run(
         hold_window(
@@ -70,37 +74,37 @@ def _hold(args: argparse.Namespace) -> int:
 
 
 def _retrieve(args: argparse.Namespace) -> int:
-    from consumers.retrieval.service import URL_LIFETIME, retrieve
-    from runtime import connection
-    from runtime.identity import act_as_operator
+    """`vigie archive list|get`: a camera's archive through the room, as the signed-in user
+    (its own operator's cameras, or another's under an archive grant covering the window)."""
+    import hashlib
 
-    act_as_operator(args.operator)
-    list_only = args.archive_command == "list"
-    result = asyncio.run(
-        retrieve(
-            connection.load(),
-            connection.state_dir(),
-            requester=args.operator,
-            owner=args.owner or args.operator,
-            camera_id=args.camera,
-            start=args.start,
-            end=args.end,
-            actor=args.actor,
-            reason=args.reason,
-            out_dir=None if list_only else args.out,
-            list_only=list_only,
-        )
-    )
-    for clip in result.clips:
-        chunk = clip.chunk
-        where = clip.url or (str(clip.path) if clip.path else chunk.video_key)
-        print(
-            f"{chunk.window_start.isoformat()} p{chunk.part} "
-            f"{chunk.manifest['frame_count']} frames {chunk.manifest['codec']} {where}"
-        )
-    note = "" if list_only or args.out else f", URLs valid {URL_LIFETIME.seconds // 60} min"
-    print(f"{len(result.clips)} chunks ({result.decision.reason}{note}; audited)")
+    from vigie.room_client import RoomClient
+
+    window = {"start": args.start.isoformat(), "end": args.end.isoformat()}
+    with RoomClient.signed_in() as room:
+        timeline = room.get(f"/api/cameras/{args.camera}/archive", window)
+        for chunk in timeline["chunks"]:
+            where = chunk["playback"]
+            if args.archive_command == "get":
+                name = chunk["playback"].rsplit("/", 2)
+                target = args.out / f"{name[-2]}-p{int(name[-1]):06d}.{_ext(chunk)}"
+                headers = room.download("GET", chunk["playback"], target)
+                digest = hashlib.sha256(target.read_bytes()).hexdigest()
+                if digest != headers.get("x-vigie-video-sha256"):
+                    raise RoomError(f"{target}: SHA-256 differs from the archive's manifest")
+                where = str(target)
+            print(
+                f"{chunk['window_start']} p{chunk['part']} {chunk['frames']} frames"
+                f" {chunk['codec']} {where}"
+            )
+        for gap in timeline["gaps"]:
+            print(f"gap {gap['start']} -> {gap['end']}")
+    print(f"{len(timeline['chunks'])} chunks of {timeline['owner']}'s camera (audited)")
     return 0
+
+
+def _ext(chunk: dict[str, str]) -> str:
+    return "mp4" if "mp4" in chunk.get("content_type", "") else "mkv"
 
 
 def register(sub: Subparsers) -> None:
@@ -140,19 +144,15 @@ def register(sub: Subparsers) -> None:
         p.add_argument("--actor", default=actor(), help="who asks (default: the user)")
 
     for name, help_ in (
-        ("list", "list a camera's archived chunks over a time window (own or granted)"),
-        ("get", "presigned URLs (or files with --out) of a camera's chunks over a window"),
+        ("list", "a camera's archived chunks and gaps over a window (through the room)"),
+        ("get", "download a camera's chunks over a window into --out (checked; via the room)"),
     ):
         p = command(name, _retrieve, help_)
-        p.add_argument("--operator", required=True, help="the operator asking")
         p.add_argument("--camera", required=True)
-        p.add_argument("--owner", help="operator owning the camera (default: --operator)")
         p.add_argument("--from", dest="start", type=moment, required=True)
         p.add_argument("--to", dest="end", type=moment, required=True)
-        p.add_argument("--reason", default="archive retrieval", help="why, for the audit")
-        p.add_argument("--actor", default=actor(), help="who asks (default: the user)")
         if name == "get":
-            p.add_argument("--out", type=Path, help="write the clips and manifests here")
+            p.add_argument("--out", type=Path, default=Path(), help="folder for the clips")
 
     run.add_argument("--window-seconds", type=int, default=DEFAULT_WINDOW_S)
     run.add_argument(
@@ -183,31 +183,32 @@ def register(sub: Subparsers) -> None:
 
     export = command("export", _export, "an evidence package of an incident (audited)")
     export.add_argument("incident", help="incident id")
-    export.add_argument("--operator", required=True, help="the operator exporting (grantee)")
     export.add_argument("--out", type=Path, default=Path("evidence"), help="parent folder")
     export.add_argument("--reason", required=True, help="why, for the receipt and the audit")
-    export.add_argument("--actor", default=actor(), help="who exports (default: the user)")
     verify = command("verify", _verify, "check an evidence package against its hashes")
     verify.add_argument("package", type=Path)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from consumers.archive.evidence import export_incident
-    from runtime import connection
-    from runtime.identity import act_as_operator
+    """The incident's evidence package, made by the room for the signed-in supervisor's
+    operator, unpacked into --out."""
+    import tempfile
+    import zipfile
 
-    act_as_operator(args.operator)
-    package = asyncio.run(
-        export_incident(
-            connection.load(),
-            connection.state_dir(),
-            incident_id=args.incident,
-            requester=args.operator,
-            actor=args.actor,
-            reason=args.reason,
-            out_root=args.out,
+    from vigie.room_client import RoomClient
+
+    with tempfile.TemporaryDirectory() as scratch, RoomClient.signed_in() as room:
+        target = Path(scratch) / "package.zip"
+        headers = room.download(
+            "POST", f"/api/incidents/{args.incident}/export", target, {"reason": args.reason}
         )
-    )
+        args.out.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(target) as archive:
+            for member in archive.namelist():
+                if member.startswith("/") or ".." in Path(member).parts:
+                    raise RoomError(f"the package holds an unsafe path: {member!r}")
+            archive.extractall(args.out)
+    package = args.out / headers["x-vigie-package"]
     print(f"evidence package {package} (verify with `vigie archive verify {package}`)")
     return 0
 
