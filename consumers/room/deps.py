@@ -139,14 +139,16 @@ def current_user(signed_in: CurrentSession) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_role(*roles: Role) -> Callable[[User], User]:
+def require_role(*roles: Role) -> Callable[[Request, User], User]:
     """A dependency: the signed-in user if it holds one of `roles` (403 JSON otherwise)."""
     if not roles:
         raise ValueError("require_role needs at least one role")
 
-    def check(user: CurrentUser) -> User:
+    def check(request: Request, user: CurrentUser) -> User:
         if not any(user.has(r) for r in roles):
             wanted = " or ".join(r.value for r in roles)
+            # Who was refused, for the service's audit of refusals (consumers.room.run).
+            request.state.refused_user = user
             raise HTTPException(403, f"this needs the {wanted} role")
         return user
 

@@ -7,6 +7,7 @@ the service; `make_app` wires them with the local users of the state folder.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from consumers.archive.audit import draft
 from consumers.room.api_archive import archive_router
 from consumers.room.api_audit import audit_router
 from consumers.room.api_cameras import cameras_router
@@ -30,6 +33,7 @@ from consumers.room.writer import RoomUnavailable
 from runtime.connection import Connection
 from runtime.connection import load as load_connection
 from schemas.config import VigieConfig
+from schemas.records import AuditAction
 
 __all__ = ["ServerTls", "domain_routers", "make_app", "serve"]
 
@@ -87,6 +91,26 @@ def make_app(
         return JSONResponse({"error": str(exc)}, status_code=503)
 
     app.add_exception_handler(RoomUnavailable, unavailable)
+    answer_http_error = app.exception_handlers[StarletteHTTPException]
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        """A role refusal is audited like every other (the domain routes audit theirs with
+        what they concern, `api_cameras.refuse`)."""
+        user = getattr(request.state, "refused_user", None)
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 403 and user:
+            record = draft(
+                actor=user.name,
+                operator=user.operator,
+                action=AuditAction.REFUSAL,
+                reason=str(exc.detail),
+                details={"request": f"{request.method} {request.url.path}"},
+            )
+            with contextlib.suppress(RoomUnavailable):
+                await room.writer.audit(record)
+        answered = answer_http_error(request, exc)
+        return await answered if inspect.isawaitable(answered) else answered
+
+    app.add_exception_handler(StarletteHTTPException, refused)
     return app
 
 

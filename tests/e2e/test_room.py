@@ -234,8 +234,8 @@ async def test_an_incident_that_does_not_concern_an_operator_is_invisible_to_it(
     assert closed.status_code == 202
 
 
-def test_changes_need_the_csrf_token_the_role_and_a_valid_body(
-    room: str, people: People, police: Browser
+async def test_changes_need_the_csrf_token_the_role_and_a_valid_body(
+    kafka_bootstrap: str, room: str, people: People, police: Browser
 ) -> None:
     body = {"kind": "pursuit", "latitude": 50.85, "longitude": 4.35, "radius_m": 100,
             "legal_basis": "art. 25"}  # fmt: skip
@@ -252,6 +252,14 @@ def test_changes_need_the_csrf_token_the_role_and_a_valid_body(
         assert roads.send("POST", "/api/incidents", body).status_code == 403
     finally:
         roads.close()
+
+    async def refusals() -> list[AuditRecord]:
+        return [d for d in await _drafts(kafka_bootstrap, people.roads)
+                if d.action is AuditAction.REFUSAL]  # fmt: skip
+
+    refused = await eventually(refusals, 10, interval_s=0.5, until=bool,
+                               message="the role refusal is not audited")  # fmt: skip
+    assert refused[0].details["request"] == "POST /api/incidents"
     auditor = Browser(room, people.auditor)  # an auditor sees no image
     try:
         assert auditor.get("/api/cameras").status_code == 403
