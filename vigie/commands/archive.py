@@ -49,7 +49,8 @@ def _hold(args: argparse.Namespace) -> int:
     from consumers.archive.hold import hold_window
     from runtime import connection
 
-    act_as_tooling()  # operations: audited with --actor and the operator named
+    # Operations tooling, as the admin: audited under the machine account that ran it.
+    act_as_tooling()
     conn = connection.load()
     result = asyncio.run(
         hold_window(
@@ -59,7 +60,7 @@ def _hold(args: argparse.Namespace) -> int:
             cameras=args.camera,
             start=args.start,
             end=args.end,
-            actor=args.actor,
+            actor=f"{actor()} (operations)",
             reason=args.reason,
             incident_id=args.incident,
             legal_basis=args.legal_basis,
@@ -141,7 +142,6 @@ def register(sub: Subparsers) -> None:
         p.add_argument("--reason", required=True, help="why, for the audit record")
         p.add_argument("--incident", help="incident id the evidence belongs to")
         p.add_argument("--legal-basis")
-        p.add_argument("--actor", default=actor(), help="who asks (default: the user)")
 
     for name, help_ in (
         ("list", "a camera's archived chunks and gaps over a window (through the room)"),
