@@ -239,7 +239,11 @@ def _auditor_policy() -> dict[str, Any]:
 def _evidence_policy() -> dict[str, Any]:
     """Places and lifts evidence holds: reads the manifests (which chunks a window holds),
     never an image, and deletes nothing."""
-    policy = _archive_policy(["s3:GetObjectLegalHold", "s3:PutObjectLegalHold"])
+    # The tags name each holder: a release lifts the flag only when no other holder is left.
+    policy = _archive_policy(
+        ["s3:GetObjectLegalHold", "s3:PutObjectLegalHold", "s3:GetObjectTagging",
+         "s3:PutObjectTagging"]
+    )  # fmt: skip
     manifests = [f"arn:aws:s3:::archive-*/*.{MANIFEST_EXT}"]
     policy["Statement"].append(
         {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": manifests}

@@ -307,8 +307,7 @@ def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
             "                        vigie kafka consumer-groups --list",
             f"  MinIO (S3 API):       https://{settings.minio_endpoint} (CA: <state>/tls/ca.crt)",
             f"  adapter logs:         {settings.logs_dir}/cameras-*.log",
-            "  archive:              vigie archive list --camera <id>"
-            " --from <t> --to <t>",
+            "  archive:              vigie archive list --camera <id> --from <t> --to <t>",
             f"  archiver log:         {settings.logs_dir}/archiver.log",
             *[
                 f"  dashboard {op.id + ':':24} http://127.0.0.1:{DASHBOARD_BASE_PORT + i}/"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from minio import Minio
@@ -15,6 +15,7 @@ from schemas.storage import archive_bucket, archive_hour_prefixes, parse_archive
 __all__ = ["MAX_WINDOW", "StoredChunk", "chunks_between", "read_manifest"]
 
 MAX_WINDOW = timedelta(minutes=10)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """Longest chunk window looked back for: a chunk starting before the range may still cover it."""
 
 
@@ -32,6 +33,15 @@ class StoredChunk:
     @property
     def keys(self) -> tuple[str, str]:
         return (self.video_key, self.manifest_key)
+
+    def captured_span(self) -> tuple[datetime, datetime]:
+        """From its first frame's capture to just after its last one's (its manifest): what
+        a right to the chunk must cover (its window may start before a grant, end after)."""
+        times = [int(f["capture_us"]) for f in self.manifest.get("frames", [])]
+        if not times:
+            return self.window_start, self.window_end
+        first = _EPOCH + timedelta(microseconds=min(times))
+        return first, _EPOCH + timedelta(microseconds=max(times) + 1)
 
 
 def read_manifest(client: Minio, bucket: str, key: str) -> dict[str, Any]:

@@ -181,6 +181,7 @@ async def hold_incident(
     reason: str,
     release: bool = False,
     client: Minio | None = None,
+    actor_operator: str | None = None,
 ) -> list[HoldResult]:
     """Put (or lift) a legal hold on every chunk of every camera the incident's grants reached,
     over the window each grant covered; audited per owner and window, before each hold.
@@ -202,6 +203,7 @@ async def hold_incident(
             incident_id=incident_id,
             legal_basis=legal.get(w.grant_id),
             release=release,
+            actor_operator=actor_operator,
         )
         for w in windows
     ]

@@ -88,6 +88,24 @@ def _fetch(
     return clips
 
 
+def _covered(
+    chunk: StoredChunk,
+    requester: str,
+    owner: str,
+    camera_id: str,
+    grants: Mapping[str, Grant] | None,
+) -> bool:
+    first, last = chunk.captured_span()
+    return archive_access(
+        requester=requester,
+        owner=owner,
+        camera_id=camera_id,
+        start=first,
+        end=last,
+        grants=(grants or {}).values(),
+    ).allowed
+
+
 async def retrieve(
     conn: Connection,
     state_dir: Path,
@@ -158,6 +176,13 @@ async def retrieve(
         )
         raise RetrievalRefused(decision.reason)
     chunks = await asyncio.to_thread(chunks_between, client, owner, camera_id, start, end)
+    if requester != owner:
+        # A chunk overlapping the window may hold frames before or after what the grants
+        # cover (its window is a bucket of capture time): only whole-covered chunks go out.
+        granted = [c for c in chunks if _covered(c, requester, owner, camera_id, grants)]
+        if len(granted) < len(chunks):
+            details["withheld"] = str(len(chunks) - len(granted))
+        chunks = granted
     details["chunks"] = str(len(chunks))
     # Audited before any byte or URL goes out: if the record cannot be written, nothing is.
     await audit.publish(

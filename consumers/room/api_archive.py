@@ -36,7 +36,6 @@ MAX_SPAN = timedelta(hours=24)
 WINDOW = r"^\d{8}T\d{6}Z$"
 _WINDOW_FORMAT = "%Y%m%dT%H%M%SZ"
 READ_BLOCK = 256 * 1024
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ChunkOut(BaseModel):
@@ -173,7 +172,7 @@ def archive_router(room: Room) -> APIRouter:
         if chunk is None:
             raise HTTPException(404, f"no chunk {window}/{part} of camera {camera_id}")
         # ... then to every frame the chunk holds (its window may start before the grant).
-        first, last = captured_span(chunk)
+        first, last = chunk.captured_span()
         await reader(user, camera_id, first, last)
         await audited(
             room,
@@ -198,16 +197,6 @@ def archive_router(room: Room) -> APIRouter:
 
 def _retrieval(room: Room) -> Callable[[str], Minio]:
     return lambda _owner: room.retrieval_archive()
-
-
-def captured_span(chunk: StoredChunk) -> tuple[datetime, datetime]:
-    """From the first frame's capture to just after the last one's (from its manifest)."""
-    times = [int(f["capture_us"]) for f in chunk.manifest.get("frames", [])]
-    if not times:
-        return chunk.window_start, chunk.window_end
-    return _EPOCH + timedelta(microseconds=min(times)), _EPOCH + timedelta(
-        microseconds=max(times) + 1
-    )
 
 
 def _body(response: BaseHTTPResponse) -> Iterator[bytes]:

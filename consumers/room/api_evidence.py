@@ -14,6 +14,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
@@ -23,6 +24,7 @@ from consumers.retrieval.service import RetrievalRefused
 from consumers.room.api_cameras import refuse
 from consumers.room.api_incidents import IncidentId, Reason
 from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auth import User
 from consumers.room.deps import Supervisor
 from consumers.room.room import Room
 
@@ -39,17 +41,19 @@ def _zip(package: Path, target: Path) -> None:
                 archive.write(path, path.relative_to(package.parent).as_posix())
 
 
-def _stream(path: Path, scratch: Path) -> Iterator[bytes]:
-    try:
-        with path.open("rb") as f:
-            while block := f.read(BLOCK):
-                yield block
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+def _stream(opened: BinaryIO) -> Iterator[bytes]:
+    with opened:
+        while block := opened.read(BLOCK):
+            yield block
+
+
+EXPORTS_AT_ONCE = 2
+"""Packages are built on the room's disk: two at a time, whoever asks."""
 
 
 def evidence_router(room: Room) -> APIRouter:
     router = APIRouter(prefix="/api/incidents", tags=["evidence"], responses=ERROR_RESPONSES)
+    building = asyncio.Semaphore(EXPORTS_AT_ONCE)
 
     @router.post(
         "/{incident_id}/export",
@@ -60,6 +64,10 @@ def evidence_router(room: Room) -> APIRouter:
         """The incident's evidence package (a zip of one folder), for the user's operator."""
         if room.picture(user.operator).own_incident(incident_id) is None:
             raise HTTPException(404, f"no incident {incident_id} for {user.operator}")
+        async with building:
+            return await _export(user, incident_id, body)
+
+    async def _export(user: User, incident_id: str, body: Reason) -> StreamingResponse:
         scratch = Path(tempfile.mkdtemp(prefix="vigie-export-"))
         try:
             package = await export_incident(
@@ -73,14 +81,15 @@ def evidence_router(room: Room) -> APIRouter:
             )
             target = scratch / f"{package.name}.zip"
             await asyncio.to_thread(_zip, package, target)
+            # Open, then remove from disk at once: nothing of it stays behind, whether the
+            # client reads it all, leaves early or never starts.
+            opened = target.open("rb")
         except RetrievalRefused as exc:
-            shutil.rmtree(scratch, ignore_errors=True)
             raise await refuse(room, user, 403, exc.reason) from exc
-        except BaseException:
+        finally:
             shutil.rmtree(scratch, ignore_errors=True)
-            raise
         return StreamingResponse(
-            _stream(target, scratch),
+            _stream(opened),
             media_type="application/zip",
             headers={
                 "Content-Disposition": f'attachment; filename="{target.name}"',

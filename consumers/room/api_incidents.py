@@ -196,6 +196,7 @@ def incidents_router(room: Room) -> APIRouter:
             reason=body.reason,
             release=release,
             client=await asyncio.to_thread(room.evidence_archive),
+            actor_operator=user.operator,
         )
         return HoldOut(
             incident_id=incident_id,

@@ -88,6 +88,7 @@ async def follow_operator(
     picture: OperatorPicture, bootstrap: str, auth: KafkaAuth, stop: asyncio.Event
 ) -> None:
     """Feed `picture` until `stop` is set."""
-    await asyncio.gather(
-        _history(picture, bootstrap, auth, stop), _live(picture, bootstrap, auth, stop)
-    )
+    # A task group: when one fails the other is cancelled, and the caller restarts both.
+    async with asyncio.TaskGroup() as group:
+        group.create_task(_history(picture, bootstrap, auth, stop))
+        group.create_task(_live(picture, bootstrap, auth, stop))

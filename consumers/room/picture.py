@@ -3,20 +3,27 @@ shared with it at this moment, their newest frames, and the incidents that conce
 
 Fed only from topics that operator's principal may read (``consumers.room.feeds``), so the
 broker has already decided what can arrive here; this state decides again what is *served*:
-a shared camera only while a grant to this operator is in force (the last frame of a revoked
-camera is no longer shown), never a frame whose body and headers disagree on the camera.
+a shared camera only while a live grant to this operator is in force (the last frame of a
+revoked camera is no longer shown), never a frame whose body and headers disagree on the camera.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from consumers.dashboard.view import DashboardView, LiveCamera
-from schemas.records import Camera, IncidentEvent, IncidentEventKind
+from schemas.records import Camera, Grant, GrantStatus, IncidentEvent, IncidentEventKind
 
 __all__ = ["IncidentSummary", "OperatorPicture", "summarise"]
+
+
+_UNDER_WAY = (
+    IncidentEventKind.UPDATED,
+    IncidentEventKind.CAMERA_GRANTED,
+    IncidentEventKind.CAMERA_REVOKED,
+)
 
 
 @dataclass
@@ -57,6 +64,9 @@ def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentS
         s.radius_m = e.radius_m
     if e.legal_basis:
         s.legal_basis = e.legal_basis
+    if e.kind in _UNDER_WAY and s.status == "refused" and s.reason is None:
+        # An operator concerned only from a later step never saw the opening.
+        s.status = "open"
     if e.kind is IncidentEventKind.OPENED:
         s.status, s.operator, s.opened_by = "open", e.operator, e.requested_by
     elif e.kind is IncidentEventKind.CLOSED:
@@ -73,6 +83,8 @@ def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentS
 @dataclass
 class OperatorPicture:
     operator: str
+    grants: Callable[[], Iterable[Grant]] = tuple
+    """The grants in force (the `grants` topic, read by the room): what is shared now."""
     view: DashboardView = field(init=False)
     incidents: dict[str, IncidentSummary] = field(default_factory=dict)
 
@@ -90,14 +102,29 @@ class OperatorPicture:
 
     # ------------------------------------------------------------------ deciding
 
+    def live_grants(self, camera_id: str, now: datetime | None = None) -> list[Grant]:
+        """The grants that let this operator see `camera_id` live now: active, live, to it,
+        from the camera's owner, within their validity (an archive-only grant shows nothing,
+        and an expired one nothing either, even before the policy revokes it)."""
+        at = now or datetime.now(UTC)
+        owner = self.owner_of(camera_id)
+        return [
+            g
+            for g in self.grants()
+            if g.camera_id == camera_id
+            and g.grantee_operator == self.operator
+            and g.owner_operator == owner
+            and g.status is GrantStatus.ACTIVE
+            and g.live
+            and g.valid_from <= at < g.valid_until
+        ]
+
     def granted(self) -> set[str]:
-        """Other operators' cameras granted to this operator now: those of its own open
-        incidents (the grantee of an incident's grants is the incident's operator)."""
+        """Other operators' cameras shared live with this operator now."""
         return {
-            camera
-            for s in self.incidents.values()
-            if s.operator == self.operator and s.status == "open"
-            for camera in s.cameras
+            g.camera_id
+            for g in self.grants()
+            if g.grantee_operator == self.operator and self.live_grants(g.camera_id)
         }
 
     def owner_of(self, camera_id: str) -> str | None:
@@ -106,7 +133,7 @@ class OperatorPicture:
 
     def may_see(self, camera_id: str) -> bool:
         """Own camera, or another's shared with this operator now."""
-        return self.owner_of(camera_id) == self.operator or camera_id in self.granted()
+        return self.owner_of(camera_id) == self.operator or bool(self.live_grants(camera_id))
 
     def frame(self, camera_id: str) -> LiveCamera | None:
         """The newest frame this operator may be shown, if any."""

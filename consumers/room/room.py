@@ -45,8 +45,13 @@ class Room:
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.pictures = {o.id: OperatorPicture(o.id) for o in self.config.operators}
+        self.pictures = {
+            o.id: OperatorPicture(o.id, grants=self._grants_now) for o in self.config.operators
+        }
         self.writer = RoomWriter(self.connection.kafka_bootstrap)
+
+    def _grants_now(self) -> list[Grant]:
+        return list(self.grants.values())
 
     @property
     def operators(self) -> Mapping[str, OperatorPicture]:

@@ -26,7 +26,17 @@ def _check_slug(value: str, max_length: int) -> str:
     return value
 
 
-OperatorId = Annotated[str, AfterValidator(partial(_check_slug, max_length=40))]
+RESERVED_OPERATOR_IDS = frozenset({"archiver", "auditor", "evidence", "retrieval"})
+"""An operator's MinIO user is ``vigie-<operator>``: these would be a service's user."""
+
+
+def _check_operator(value: str) -> str:
+    if value in RESERVED_OPERATOR_IDS:
+        raise ValueError(f"operator id {value!r} is reserved for a Vigie service")
+    return _check_slug(value, max_length=40)
+
+
+OperatorId = Annotated[str, AfterValidator(_check_operator)]
 CameraId = Annotated[str, AfterValidator(partial(_check_slug, max_length=64))]
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 UnitFloat = Annotated[StrictFloat, Field(ge=0.0, le=1.0)]

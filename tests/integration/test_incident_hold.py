@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from minio import Minio
 
 from consumers.archive.evidence import hold_incident
+from consumers.archive.hold import hold_window
 from runtime import connection
 from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, GRANT
 from schemas.records import AuditAction, Grant, GrantStatus
+from schemas.security import MINIO_EVIDENCE
 from schemas.storage import archive_bucket
 from schemas.topics import AUDIT_DRAFTS, GRANTS
 from tests.builders import kafka_producer
@@ -78,9 +80,17 @@ async def test_incident_hold_covers_exactly_the_granted_windows_and_release_lift
     assert any(not on for on in cam_a.values())  # after the revocation: not held
     assert not any((await asyncio.to_thread(hold_of, "cam-b")).values())  # never granted
 
+    # Operations hold the same chunks too: the incident's release must not lift their hold.
+    evidence = connection.minio_client(connection.as_minio_service(conn, MINIO_EVIDENCE))
+    window = {"operator": owner, "cameras": ["cam-a"], "start": START,
+              "end": START + timedelta(seconds=2)}  # fmt: skip
+    await hold_window(kafka_bootstrap, evidence, **window, actor="ops", reason="audit")  # type: ignore[arg-type]
     await hold_incident(
         conn, incident_id=incident, actor="magistrate", reason="case closed", release=True
     )
+    assert await asyncio.to_thread(hold_of, "cam-a") == cam_a  # still held by operations
+    await hold_window(kafka_bootstrap, evidence, **window, actor="ops", reason="done",  # type: ignore[arg-type]
+                      release=True)  # fmt: skip
     assert not any((await asyncio.to_thread(hold_of, "cam-a")).values())
 
     drafts = [
@@ -90,3 +100,4 @@ async def test_incident_hold_covers_exactly_the_granted_windows_and_release_lift
     ]
     actions = [d.action for d in drafts if d.incident_id == incident]
     assert actions == [AuditAction.LEGAL_HOLD, AuditAction.LEGAL_HOLD_RELEASE]
+    assert [d.operator for d in drafts if d.incident_id == incident] == [owner, owner]

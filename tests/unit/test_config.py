@@ -208,6 +208,14 @@ def test_operator_id_must_fit_topic_and_bucket_names(bad_id: str) -> None:
     assert "operators[0].id: id " in problems(data)
 
 
+def test_an_operator_id_cannot_take_a_services_storage_user() -> None:
+    """Operator X's MinIO user is vigie-X: an operator named `retrieval` would become the
+    retrieval service's user, which reads every archive."""
+    data = minimal()
+    data["operators"][0]["id"] = "retrieval"
+    assert "operators[0].id: operator id 'retrieval' is reserved" in problems(data)
+
+
 # --------------------------------------------------------------------------- retention
 
 

@@ -3,6 +3,7 @@ never a frame whose body and headers name different cameras."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
@@ -11,7 +12,15 @@ from consumers.dashboard.feed import apply_record, frame_problem
 from consumers.room.picture import OperatorPicture
 from schemas.codec import FRAME
 from schemas.headers import frame_headers
-from schemas.records import Camera, IncidentEvent, IncidentEventKind, IncidentKind, SourceKind
+from schemas.records import (
+    Camera,
+    Grant,
+    GrantStatus,
+    IncidentEvent,
+    IncidentEventKind,
+    IncidentKind,
+    SourceKind,
+)
 from schemas.topics import frames_topic, shared_topic
 from tests.builders import frame
 
@@ -57,39 +66,54 @@ def _record(
     )  # fmt: skip
 
 
-def _police() -> OperatorPicture:
-    picture = OperatorPicture("police")
+def _grant(camera: str, *, live: bool = True, minutes: int = 30, **changes: object) -> Grant:
+    grant = Grant(
+        grant_id=f"inc-1:{camera}", incident_id="inc-1", camera_id=camera,
+        owner_operator="transit", grantee_operator="police", live=live, archive=True,
+        valid_from=datetime.now(UTC) - timedelta(minutes=1),
+        valid_until=datetime.now(UTC) + timedelta(minutes=minutes), legal_basis="art. 25",
+        agreement_id="agr", granted_by="policy", status=GrantStatus.ACTIVE,
+    )  # fmt: skip
+    return dataclasses.replace(grant, **changes)  # type: ignore[arg-type]
+
+
+def _police(grants: list[Grant] | None = None) -> OperatorPicture:
+    shared = grants if grants is not None else []
+    picture = OperatorPicture("police", grants=lambda: shared)
     for camera_id, owner in (("pc1", "police"), ("tc1", "transit"), ("tc2", "transit")):
         picture.on_registry(_camera(camera_id, owner))
     return picture
 
 
 def test_a_shared_camera_is_served_while_granted_and_not_after() -> None:
-    police = _police()
+    grants: list[Grant] = []
+    police = _police(grants)
     apply_record(police.view, _record(shared_topic("police"), "tc1", "transit"))
     assert police.frame("tc1") is None  # a frame arrived, but no grant is known: not served
-    police.on_incident(_event(IncidentEventKind.OPENED))
-    police.on_incident(_event(IncidentEventKind.CAMERA_GRANTED, "tc1"))
+    grants.append(_grant("tc1"))
     assert police.may_see("tc1")
     assert police.frame("tc1") is not None
     assert [c.camera_id for c in police.cameras()] == ["pc1", "tc1"]
-    police.on_incident(_event(IncidentEventKind.CAMERA_REVOKED, "tc1", at=5))
+    grants[0] = dataclasses.replace(grants[0], status=GrantStatus.REVOKED)
     assert police.frame("tc1") is None  # the last frame of a revoked camera is not served
     assert [c.camera_id for c in police.cameras()] == ["pc1"]
 
 
-def test_a_closed_incident_shares_nothing_any_more() -> None:
-    police = _police()
-    police.on_incident(_event(IncidentEventKind.OPENED))
-    police.on_incident(_event(IncidentEventKind.CAMERA_GRANTED, "tc2"))
-    police.on_incident(_event(IncidentEventKind.CLOSED, at=9))
-    assert not police.may_see("tc2")
+def test_only_a_live_grant_in_force_to_this_operator_shows_a_camera() -> None:
+    for grant in (
+        _grant("tc2", live=False),  # archive only
+        _grant("tc2", minutes=-1),  # expired, even before the policy revokes it
+        _grant("tc2", grantee_operator="roads"),  # to someone else
+        _grant("tc2", owner_operator="roads"),  # not from the camera's owner
+    ):
+        assert not _police([grant]).may_see("tc2"), grant
+    assert _police([_grant("tc2")]).may_see("tc2")
 
 
 def test_an_incident_of_another_operator_grants_this_one_nothing() -> None:
     """Transit follows the pursuit that shares its cameras with the police: that does not
     show transit the police's camera."""
-    transit = OperatorPicture("transit")
+    transit = OperatorPicture("transit", grants=lambda: [_grant("pc1", owner_operator="police")])
     transit.on_registry(_camera("pc1", "police"))
     transit.on_incident(_event(IncidentEventKind.OPENED))
     transit.on_incident(_event(IncidentEventKind.CAMERA_GRANTED, "pc1"))
@@ -107,3 +131,12 @@ def test_a_frame_whose_body_names_another_camera_is_never_shown() -> None:
     assert police.frame("tc1") is None
     apply_record(police.view, _record(frames_topic("police"), "pc1", "police"))
     assert police.frame("pc1") is not None
+
+
+def test_an_operator_concerned_from_a_later_step_sees_the_incident_open() -> None:
+    """Transit hears of the pursuit only when one of its cameras is granted, mid-way."""
+    transit = OperatorPicture("transit")
+    transit.on_incident(_event(IncidentEventKind.CAMERA_GRANTED, "tc1", at=30))
+    found = transit.incident("inc-1")
+    assert found is not None
+    assert (found.status, found.cameras) == ("open", {"tc1"})

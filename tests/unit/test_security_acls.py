@@ -65,7 +65,7 @@ def test_people_act_through_the_room_only() -> None:
     assert {a.principal for a in ACLS if _allowed(a.principal, Operation.WRITE,
                                                    INCIDENT_COMMANDS)} == {ROOM}  # fmt: skip
     drafters = {a.principal for a in ACLS if _allowed(a.principal, Operation.WRITE, AUDIT_DRAFTS)}
-    assert drafters == {ROOM, POLICY, ARCHIVER}
+    assert drafters == {ROOM, POLICY}
     for op in ("stib", "police-x"):
         assert not _allowed(operator_principal(op), Operation.READ, GRANTS)
 
