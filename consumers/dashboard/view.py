@@ -31,6 +31,8 @@ class LiveCamera:
     status: str = "unknown"
     reason: str | None = None
     motion: bool = False
+    tamper: str | None = None
+    """The last tamper alert (covered, defocus, scene change) since the camera came online."""
 
 
 @dataclass
@@ -68,12 +70,14 @@ class DashboardView:
             CameraEventKind.RECONNECTING,
         ):
             live.status, live.reason = str(event.kind), event.reason
+            if event.kind is CameraEventKind.ONLINE:
+                live.tamper = None
         elif event.kind is CameraEventKind.MOTION_START:
             live.motion = True
         elif event.kind is CameraEventKind.MOTION_END:
             live.motion = False
         elif event.kind is CameraEventKind.TAMPER:
-            live.reason = event.reason
+            live.reason = live.tamper = event.reason or "tamper"
 
     def on_registry(self, camera: Camera) -> None:
         self.registry[camera.camera_id] = camera

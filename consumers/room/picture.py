@@ -37,6 +37,15 @@ class IncidentSummary:
     last_kind: str | None = None
     """The kind of the last event (``refused``: the last command was refused)."""
     reason: str | None = None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    trail: list[tuple[float, float]] = field(default_factory=list)
+    """Every position it was given, oldest first (the last ``TRAIL_LENGTH``)."""
+    ever_shared: set[str] = field(default_factory=set)
+    """Every camera of others shared for it at some moment (where its archive may be asked)."""
+
+
+TRAIL_LENGTH = 500
 
 
 def summarise(events: Iterable[IncidentEvent]) -> dict[str, IncidentSummary]:
@@ -53,18 +62,22 @@ def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentS
         s.kind = e.incident_kind.value.lower()
     if e.latitude is not None and e.longitude is not None:
         s.latitude, s.longitude = e.latitude, e.longitude
+        if not s.trail or s.trail[-1] != (e.latitude, e.longitude):
+            s.trail = [*s.trail[-(TRAIL_LENGTH - 1) :], (e.latitude, e.longitude)]
     if e.radius_m is not None:
         s.radius_m = e.radius_m
     if e.legal_basis:
         s.legal_basis = e.legal_basis
     if e.kind is IncidentEventKind.OPENED:
         s.status, s.operator, s.opened_by = "open", e.operator, e.requested_by
+        s.opened_at = e.time
     elif e.kind is IncidentEventKind.CLOSED:
-        s.status = "closed"
+        s.status, s.closed_at = "closed", e.time
     elif e.kind is IncidentEventKind.REFUSED:
         s.reason = e.reason
     elif e.kind is IncidentEventKind.CAMERA_GRANTED and e.camera_id:
         s.cameras.add(e.camera_id)
+        s.ever_shared.add(e.camera_id)
     elif e.kind is IncidentEventKind.CAMERA_REVOKED and e.camera_id:
         s.cameras.discard(e.camera_id)
     return s

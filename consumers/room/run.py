@@ -21,6 +21,7 @@ from consumers.room.api_cameras import cameras_router
 from consumers.room.api_incidents import incidents_router
 from consumers.room.app import build_app
 from consumers.room.auth import LocalAuthenticator
+from consumers.room.page import map_settings_from_env
 from consumers.room.room import Room
 from consumers.room.sessions import SessionStore
 from consumers.room.users import users_path
@@ -73,6 +74,7 @@ def make_app(
         routers=domain_routers(room),
         secure_cookies=secure_cookies,
         lifespan=lifespan,
+        map_settings=map_settings_from_env(),
     )
 
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:
