@@ -180,7 +180,9 @@ async function refreshIncidents() {
 async function refreshCameras() {
   if (!has("viewer")) return;
   const cameras = await api.get("/api/cameras");
+  const changed = JSON.stringify(cameras.map((c) => c.camera_id)) !== JSON.stringify(state.cameras.map((c) => c.camera_id));
   state.cameras = cameras;
+  if (changed) cameraChoices($("#timeline-camera"), cameras, state.selected);
   state.map.setCameras(cameras, state.me.operator);
   const { appeared, gone } = state.tiles.show(cameras);
   if (state.camerasLoaded) {
@@ -229,9 +231,10 @@ state.openForm = wireOpenForm($("#open-form"), {
   onPick: (latlng) => state.map.showPick(latlng),
   onOpened: (incidentId) => {
     alertUser(t("open_sent", { id: incidentId }));
+    state.selectedId = incidentId;
+    state.selected = null;
     setOpening(false);
     $("#open-form").reset();
-    state.selectedId = incidentId;
   },
 });
 

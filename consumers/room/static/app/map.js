@@ -15,8 +15,13 @@ function label(text) {
 
 export class RoomMap {
   constructor(container, settings) {
-    this.map = L.map(container, { attributionControl: Boolean(settings.tile_url), keyboard: true, zoomSnap: 0.5 });
+    this.map = L.map(container, {
+      attributionControl: Boolean(settings.tile_url), keyboard: true, minZoom: 3, maxZoom: 19,
+    });
+    // The zoom, for whoever needs metres per pixel (the end-to-end tests click at a distance).
+    this.map.on("zoomend", () => (container.dataset.zoom = String(this.map.getZoom())));
     this.map.setView(BRUSSELS, 14);
+    container.dataset.zoom = "14";
     if (settings.tile_url) {
       const layer = L.tileLayer(settings.tile_url, { maxZoom: 19 });
       if (settings.attribution) this.map.attributionControl.addAttribution(settings.attribution.replace(/[<>&]/g, ""));
@@ -64,7 +69,8 @@ export class RoomMap {
     }
     this.drawZones(cameras.filter((c) => c.operator === operator));
     if (!this.fitted && cameras.length) {
-      this.map.fitBounds(L.latLngBounds(cameras.map((c) => [c.latitude, c.longitude])).pad(0.3));
+      const bounds = L.latLngBounds(cameras.map((c) => [c.latitude, c.longitude])).pad(0.3);
+      this.map.fitBounds(bounds, { maxZoom: 16 });
       this.fitted = true;
     }
   }
@@ -77,7 +83,8 @@ export class RoomMap {
       zones.get(camera.zone).push([camera.latitude, camera.longitude]);
     }
     for (const [zone, points] of zones) {
-      const bounds = L.latLngBounds(points).pad(0.15);
+      // Around its cameras, with a margin of about 80 m (a zone of one camera is still seen).
+      const bounds = L.latLngBounds(points.map((p) => L.latLng(p).toBounds(160)));
       L.rectangle(bounds, { className: "zone", weight: 1, interactive: true })
         .bindTooltip(label(t("zone", { zone })))
         .addTo(this.zoneLayer);
@@ -106,7 +113,9 @@ export class RoomMap {
   }
 
   focus(incident) {
-    if (incident && incident.latitude != null) this.map.setView([incident.latitude, incident.longitude], Math.max(this.map.getZoom(), 15));
+    if (!incident || incident.latitude == null) return;
+    const zoom = Math.min(Math.max(this.map.getZoom(), 14), 16);
+    this.map.setView([incident.latitude, incident.longitude], zoom);
   }
 
   /** A provisional pin while an incident is being opened. */

@@ -45,8 +45,10 @@ export async function showTimeline({ list, player, error, cameraId, incident }) 
   const bar = el("div", { class: "span-bar", "aria-hidden": "true" });
   for (const span of spans) {
     const part = el("span", { class: span.kind });
-    part.style.left = `${Math.max(0, (new Date(span.start) - start) / total) * 100}%`;
-    part.style.width = `${Math.max(0.3, ((new Date(span.end) - new Date(span.start)) / total) * 100)}%`;
+    const left = Math.min(100, Math.max(0, ((new Date(span.start) - start) / total) * 100));
+    const right = Math.min(100, Math.max(0, ((new Date(span.end) - start) / total) * 100));
+    part.style.left = `${left}%`;
+    part.style.width = `${Math.max(0.3, right - left)}%`;
     bar.append(part);
   }
   list.append(el("li", { class: "bar-row" }, bar));

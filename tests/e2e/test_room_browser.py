@@ -1,0 +1,293 @@
+"""The incident room's page, used in a real headless Chromium (Debian's, driven by Playwright),
+on the real Kafka, MinIO, policy worker and `vigie room serve`.
+
+Everything is done through the page, as control-room staff would: a police officer opens a
+pursuit, sees a transit camera appear on the map and as a live tile whose frame time advances,
+moves the incident on the map (grants follow), closes it and sees the shared tiles go; transit
+does not see the police-only incident; the archive of the incident window plays back in the
+page; the page speaks Dutch and French. A screenshot of each step is kept under
+`.artifacts/room-browser/` (its path is printed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from minio import Minio
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from runtime.connection import REPO_ROOT
+from tests.e2e.room_support import add_user, serving_world
+from tests.integration.archive_support import archive_once, jpegs, publish_frames
+from tests.integration.policy_world import ORIGIN, World, build_world, frame_pump, offset
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As root on a machine with no way out: no sandbox, and none of Chromium's own connections.
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = REPO_ROOT / ".artifacts" / "room-browser"
+PASSWORD = "correct horse battery"
+SECONDS = 1000  # Playwright's timeouts are in milliseconds
+
+if not CHROMIUM.exists():  # pragma: no cover - infra/local/test-peers.sh installs it
+    pytest.fail("Debian's chromium is missing: run `bash infra/local/test-peers.sh`")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(uuid.uuid4().hex[:6], tmp_path_factory.mktemp("room-browser"))
+
+
+@pytest.fixture(scope="module")
+async def room(
+    kafka_bootstrap: str,
+    minio_client: Minio,
+    world: World,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[str]:
+    logs = tmp_path_factory.mktemp("room-browser-logs")
+    async with serving_world(kafka_bootstrap, minio_client, world, logs) as url:
+        yield url
+
+
+class People:
+    def __init__(self, world: World) -> None:
+        suffix = world.police.split("-")[1]
+        self.officer = f"pol.web.{suffix}"
+        self.transit = f"tra.web.{suffix}"
+
+
+@pytest.fixture(scope="module")
+def people(world: World, room: str) -> People:
+    who = People(world)
+    add_user(world.config_path, who.officer, world.police, "officer", "viewer", "supervisor")
+    add_user(world.config_path, who.transit, world.transit, "viewer", "officer")
+    return who
+
+
+@pytest.fixture(scope="module")
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def _camera(world: World, prefix: str) -> str:
+    return next(c for c in world.cameras if c.startswith(prefix))
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+async def sign_in(chromium: Browser, url: str, user: str, lang: str = "en") -> Page:
+    context = await chromium.new_context(viewport={"width": 1400, "height": 1100}, locale=lang)
+    page = await context.new_page()
+    await page.goto(url)
+    await page.fill("#login input[name=user]", user)
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.keyboard.press("Enter")  # keyboard usable: the form submits on Enter
+    await expect(page.locator("#room")).to_be_visible(timeout=10 * SECONDS)
+    return page
+
+
+async def open_incident(page: Page, lat: float, lon: float, radius_m: int = 100) -> str:
+    """Open a pursuit through the form; the id of the incident the page then shows as open."""
+    await page.click("#new-incident")
+    await page.select_option("#open-form select[name=kind]", "pursuit")
+    await page.fill("#open-form input[name=legal_basis]", "art. 25 loi caméras")
+    await page.fill("#open-form input[name=radius_m]", str(radius_m))
+    await page.fill("#open-form input[name=latitude]", f"{lat:.6f}")
+    await page.fill("#open-form input[name=longitude]", f"{lon:.6f}")
+    selected = page.locator(".incident[aria-current=true]")
+    before = await selected.locator(".id").all_inner_texts()
+    await page.click("#open-form button[type=submit]")
+    # The page selects the new incident as soon as the policy has decided on it.
+    fresh = selected.filter(has_not_text=before[0]) if before else selected
+    await expect(fresh.locator(".state")).to_have_text("open", timeout=20 * SECONDS)
+    return await fresh.locator(".id").inner_text()
+
+
+async def frame_time(page: Page, camera_id: str) -> int:
+    tile = page.locator(f'.tile[data-camera="{camera_id}"]')
+    value = await tile.get_attribute("data-frame-time")
+    return int(value or 0)
+
+
+async def until(check: Callable[[], Awaitable[object]], timeout_s: float, message: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        if await check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(message)
+        await asyncio.sleep(0.2)
+
+
+async def click_map_at(page: Page, east_m: float) -> None:
+    """Click the map `east_m` metres east of the incident's pin (metres per pixel from the zoom
+    at the incident's latitude)."""
+    pin = await page.locator(".incident-pin").bounding_box()
+    assert pin is not None
+    zoom = float(await page.locator("#map").get_attribute("data-zoom") or "15")
+    metres_per_px = 40_075_016.686 * math.cos(math.radians(ORIGIN[0])) / 2 ** (zoom + 8)
+    x = pin["x"] + pin["width"] / 2 + east_m / metres_per_px
+    y = pin["y"] + pin["height"] / 2
+    await page.mouse.click(x, y)
+
+
+async def test_an_officer_follows_a_pursuit_on_the_map_and_in_live_tiles(
+    kafka_bootstrap: str, world: World, people: People, room: str, chromium: Browser
+) -> None:
+    tc1, tc2, pc1 = (_camera(world, p) for p in ("tc1-", "tc2-", "pc1-"))
+    async with frame_pump(kafka_bootstrap, world, images=jpegs()):
+        page = await sign_in(chromium, room, people.officer)
+        own = page.locator(f'.tile[data-camera="{pc1}"]')
+        await expect(own).to_be_visible(timeout=10 * SECONDS)
+        await shot(page, "01-officer-signed-in")
+
+        incident_id = await open_incident(page, *ORIGIN)
+        # The transit camera near the pursuit: on the map, as a live tile, and announced.
+        tile = page.locator(f'.tile[data-camera="{tc1}"]')
+        await expect(tile).to_be_visible(timeout=15 * SECONDS)
+        await expect(page.locator("#map path.cam-shared")).not_to_have_count(0)
+        await expect(page.locator("#alerts")).to_contain_text(tc1)
+        await until(lambda: frame_time(page, tc1), 10, f"no frame painted in the tile of {tc1}")
+        first = await frame_time(page, tc1)
+        await until(
+            lambda: _later(page, tc1, first), 10, f"the frame time of {tc1} does not advance"
+        )
+        await expect(page.locator("#facts")).to_contain_text(tc1)
+        await shot(page, "02-pursuit-open-transit-camera-live")
+
+        # Move the incident by clicking the map 600 m east, by tc2: grants follow.
+        await click_map_at(page, 600)
+        await expect(page.locator(f'.tile[data-camera="{tc2}"]')).to_be_visible(
+            timeout=15 * SECONDS
+        )
+        await expect(page.locator(f'.tile[data-camera="{tc1}"]')).to_have_count(
+            0, timeout=20 * SECONDS
+        )
+        await expect(page.locator("#map path.trail")).to_have_count(1)
+        await shot(page, "03-pursuit-moved")
+
+        await page.click("#close-incident")
+        await expect(page.locator(".incident[aria-current=true] .state")).to_have_text(
+            "closed", timeout=15 * SECONDS
+        )
+        await expect(page.locator(".tile.shared")).to_have_count(0, timeout=15 * SECONDS)
+        await expect(page.locator("#alerts")).to_contain_text("no longer shared")
+        await expect(own).to_be_visible()  # its own camera stays
+        await shot(page, "04-pursuit-closed")
+        assert incident_id
+        await page.context.close()
+
+
+async def _later(page: Page, camera_id: str, than: int) -> bool:
+    return await frame_time(page, camera_id) > than
+
+
+async def test_transit_does_not_see_the_police_only_incident(
+    kafka_bootstrap: str, world: World, people: People, room: str, chromium: Browser
+) -> None:
+    pc1 = _camera(world, "pc1-")
+    async with frame_pump(kafka_bootstrap, world):
+        police = await sign_in(chromium, room, people.officer)
+        pursuit = await open_incident(police, *ORIGIN)  # shares transit's camera
+        police_only = await open_incident(police, *offset(5000, 0))  # no one else near
+        transit = await sign_in(chromium, room, people.transit)
+        listed = transit.locator("#incident-list .incident .id")
+        await expect(listed.filter(has_text=pursuit)).to_have_count(1, timeout=10 * SECONDS)
+        await expect(transit.locator(".tile").first).to_be_visible(timeout=10 * SECONDS)
+        assert await listed.filter(has_text=police_only).count() == 0
+        assert police_only not in await transit.locator("body").inner_text()
+        assert await transit.locator(f'.tile[data-camera="{pc1}"]').count() == 0
+        # Transit may not act on the police's pursuit: no action is offered.
+        await listed.filter(has_text=pursuit).click()
+        await expect(transit.locator("#close-incident")).to_have_count(0)
+        await shot(transit, "05-transit-sees-only-what-concerns-it")
+        for incident in (pursuit, police_only):
+            await police.locator("#incident-list .incident .id").filter(has_text=incident).click()
+            await police.click("#close-incident")
+        await transit.context.close()
+        await police.context.close()
+
+
+async def test_the_archive_of_the_incident_window_plays_in_the_page(
+    kafka_bootstrap: str, minio_client: Minio, world: World, people: People, room: str,
+    chromium: Browser,
+) -> None:  # fmt: skip
+    tc1, rc1 = _camera(world, "tc1-"), _camera(world, "rc1-")
+    page = await sign_in(chromium, room, people.officer)
+    incident_id = await open_incident(page, *ORIGIN)
+    await expect(page.locator("#facts")).to_contain_text(tc1, timeout=15 * SECONDS)
+    since = datetime.now(UTC)
+    await publish_frames(kafka_bootstrap, world.transit, [tc1], 20, interval_s=0.0,
+                         start=since + timedelta(milliseconds=100))  # fmt: skip
+    await archive_once(kafka_bootstrap, minio_client, world.transit, 20)
+
+    await page.select_option("#timeline-camera", tc1)
+    await page.click("#timeline-load")
+    play = page.locator(".chunk-row button").first
+    await expect(play).to_be_visible(timeout=10 * SECONDS)
+    await play.click()
+    video = page.locator("#player video")
+    await expect(video).to_have_count(1)
+    await until(
+        lambda: video.evaluate("v => v.readyState >= 2 && v.videoWidth > 0"),
+        15,
+        "the archived clip does not play",
+    )
+    await shot(page, "06-archive-played")
+
+    # Roads shares its camera live only: the server refuses its archive, the page says so.
+    await page.select_option("#timeline-camera", rc1)
+    await page.click("#timeline-load")
+    await expect(page.locator("#timeline-error")).to_contain_text("archive refused")
+    await expect(page.locator("#player video")).to_have_count(0)
+    await shot(page, "07-archive-refused")
+    await page.click("#close-incident")
+    assert incident_id
+    await page.context.close()
+
+
+async def test_the_page_speaks_dutch_and_french(
+    world: World, people: People, room: str, chromium: Browser
+) -> None:
+    page = await sign_in(chromium, room, people.officer)
+    await page.select_option("#lang", "nl")
+    await expect(page.locator("h1")).to_have_text("Vigie-incidentenkamer")
+    await expect(page.locator("#incidents-title")).to_have_text("Incidenten")
+    await expect(page.locator("#new-incident")).to_have_text("Nieuw incident")
+    assert await page.evaluate("document.documentElement.lang") == "nl"
+    await shot(page, "08-dutch")
+    await page.select_option("#lang", "fr")
+    await expect(page.locator("h1")).to_have_text("Salle d'incident Vigie")
+    await expect(page.locator("#new-incident")).to_have_text("Nouvel incident")
+    when = page.locator(".incident .when").first
+    if await when.count():  # dates in the French way: no AM/PM
+        text = await when.inner_text()
+        assert "AM" not in text
+        assert "PM" not in text
+    await shot(page, "09-french")
+    await page.reload()  # the choice is kept
+    await expect(page.locator("h1")).to_have_text("Salle d'incident Vigie")
+    await page.context.close()
