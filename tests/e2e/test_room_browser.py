@@ -12,17 +12,21 @@ page; the page speaks Dutch and French. A screenshot of each step is kept under
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from minio import Minio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from runtime.connection import REPO_ROOT
+from schemas.config import ArchiveProfile, parse
 from tests.e2e.room_support import add_user, serving_world
 from tests.integration.archive_support import archive_once, jpegs, publish_frames
 from tests.integration.policy_world import ORIGIN, World, build_world, frame_pump, offset
@@ -45,7 +49,15 @@ if not CHROMIUM.exists():  # pragma: no cover - infra/local/test-peers.sh instal
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(uuid.uuid4().hex[:6], tmp_path_factory.mktemp("room-browser"))
+    """The policy tests' world, but the police archives in MJPEG (Matroska), which browsers do
+    not play: the page replays it through the room; transit archives in H.264 (MP4)."""
+    built = build_world(uuid.uuid4().hex[:6], tmp_path_factory.mktemp("room-browser"))
+    data = yaml.safe_load(built.config_path.read_text())
+    for operator in data["operators"]:
+        if operator["id"] == built.police:
+            operator["archive_profile"] = "mjpeg"
+    built.config_path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return dataclasses.replace(built, config=parse(data, str(built.config_path)))
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +221,7 @@ async def test_transit_does_not_see_the_police_only_incident(
     kafka_bootstrap: str, world: World, people: People, room: str, chromium: Browser
 ) -> None:
     pc1 = _camera(world, "pc1-")
-    async with frame_pump(kafka_bootstrap, world):
+    async with frame_pump(kafka_bootstrap, world, images=jpegs()):
         police = await sign_in(chromium, room, people.officer)
         pursuit = await open_incident(police, *ORIGIN)  # shares transit's camera
         police_only = await open_incident(police, *offset(5000, 0))  # no one else near
@@ -235,14 +247,17 @@ async def test_the_archive_of_the_incident_window_plays_in_the_page(
     kafka_bootstrap: str, minio_client: Minio, world: World, people: People, room: str,
     chromium: Browser,
 ) -> None:  # fmt: skip
-    tc1, rc1 = _camera(world, "tc1-"), _camera(world, "rc1-")
+    tc1, rc1, pc1 = (_camera(world, p) for p in ("tc1-", "rc1-", "pc1-"))
     page = await sign_in(chromium, room, people.officer)
     incident_id = await open_incident(page, *ORIGIN)
     await expect(page.locator("#facts")).to_contain_text(tc1, timeout=15 * SECONDS)
     since = datetime.now(UTC)
     await publish_frames(kafka_bootstrap, world.transit, [tc1], 20, interval_s=0.0,
                          start=since + timedelta(milliseconds=100))  # fmt: skip
+    await publish_frames(kafka_bootstrap, world.police, [pc1], 20, interval_s=0.0,
+                         start=since + timedelta(milliseconds=100))  # fmt: skip
     await archive_once(kafka_bootstrap, minio_client, world.transit, 20)
+    await archive_once(kafka_bootstrap, minio_client, world.police, 20, ArchiveProfile.MJPEG)
 
     await page.select_option("#timeline-camera", tc1)
     await page.click("#timeline-load")
@@ -257,6 +272,21 @@ async def test_the_archive_of_the_incident_window_plays_in_the_page(
         "the archived clip does not play",
     )
     await shot(page, "06-archive-played")
+
+    # The police's own camera, archived in MJPEG: replayed by the room into an <img>.
+    await page.select_option("#timeline-camera", pc1)
+    await page.click("#timeline-load")
+    await expect(page.locator(".chunk-row button").first).to_contain_text("mjpeg")
+    await page.locator(".chunk-row button").first.click()
+    replay = page.locator("#player img.clip")
+    await until(
+        lambda: replay.evaluate("i => i.complete && i.naturalWidth > 0"),
+        15,
+        "the MJPEG chunk is not replayed",
+    )
+    await page.locator("#player input[type=range]").fill("500")  # scrub into the chunk
+    await expect(replay).to_have_attribute("src", re.compile(r"from_ms=500"))
+    await shot(page, "06b-mjpeg-archive-replayed")
 
     # Roads shares its camera live only: the server refuses its archive, the page says so.
     await page.select_option("#timeline-camera", rc1)
