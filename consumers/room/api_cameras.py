@@ -200,7 +200,9 @@ async def _frames(
             fresh = current is not None and (current.sequence, current.capture_time) != last
             if current is not None and fresh and loop.time() >= next_at:
                 last = (current.sequence, current.capture_time)
-                next_at = loop.time() + min_interval_s
+                # Paced on the schedule, not on when this frame was seen: a source at exactly
+                # the cap keeps its rate despite jitter (never more than two frames at once).
+                next_at = max(next_at + min_interval_s, loop.time())
                 sent += 1
                 captured = current.capture_time.isoformat() if current.capture_time else ""
                 yield (

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from consumers.room.api_archive import archive_router
 from consumers.room.api_cameras import cameras_router
 from consumers.room.api_incidents import incidents_router
+from consumers.room.api_live import live_router
 from consumers.room.api_replay import replay_router
 from consumers.room.app import build_app
 from consumers.room.auth import LocalAuthenticator
@@ -47,7 +48,13 @@ class ServerTls:
 def domain_routers(room: Room) -> list[APIRouter]:
     """The domain routes of the room. Each protects its routes with `consumers.room.deps`
     (`CurrentUser`, roles); CSRF and the security headers apply without anything to add."""
-    return [incidents_router(room), cameras_router(room), archive_router(room), replay_router(room)]
+    return [
+        incidents_router(room),
+        cameras_router(room),
+        live_router(room),
+        archive_router(room),
+        replay_router(room),
+    ]
 
 
 def make_app(

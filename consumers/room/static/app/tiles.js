@@ -1,9 +1,9 @@
 // Live tiles: one per camera the user may see now. A visible tile streams (at its own frame
-// rate cap); a hidden, paused or idle tile keeps its last frame as a still and streams
-// nothing. Status (online, offline with the reason, motion, tamper) comes from /api/cameras.
+// rate cap) over the page's one live socket; a hidden or paused tile keeps its last frame as a
+// still and streams nothing. Status (online, offline with the reason, motion, tamper) comes from /api/cameras.
 
 import { el, clear } from "./dom.js";
-import { readMjpeg } from "./mjpeg.js";
+import { LiveSocket } from "./live.js";
 import { t, formatClock } from "./i18n.js";
 
 const FPS_CHOICES = [1, 5, 0]; // 0: as the camera sends them
@@ -21,7 +21,7 @@ class Tile {
     this.fps = DEFAULT_FPS;
     this.paused = false;
     this.visible = true;
-    this.controller = null;
+    this.watching = false;
     this.url = null;
     this.captureMs = null;
     this.image = el("img", { alt: "", class: "frame" });
@@ -109,38 +109,39 @@ class Tile {
   refresh() {
     if (this.wanted()) this.start();
     else this.stop();
-    this.node.classList.toggle("still", !this.controller);
+    this.node.classList.toggle("still", !this.watching);
   }
 
   start() {
-    if (this.controller) return;
-    const controller = new AbortController();
-    this.controller = controller;
-    const query = this.fps ? `?max_fps=${this.fps}` : "";
-    readMjpeg(`/api/cameras/${encodeURIComponent(this.camera.camera_id)}/live${query}`, controller.signal, (f) => this.paint(f))
-      .catch((error) => {
-        if (error.name !== "AbortError") this.node.dataset.error = error.message;
-      })
-      .finally(() => {
-        if (this.controller === controller) {
-          this.controller = null;
-          this.node.classList.add("still");
-          // The server ended it (grant over, restart): try again a little later if still wanted.
-          if (!controller.signal.aborted && !this.revoked) setTimeout(() => this.refresh(), 2000);
-        }
-      });
+    if (this.watching) return;
+    this.watching = true;
+    delete this.node.dataset.error;
+    this.grid.live.watch(
+      this.camera.camera_id,
+      this.fps,
+      (frame) => this.paint(frame),
+      (why) => {
+        // Refused or ended by the server (grant over...): a still until asked again.
+        this.watching = false;
+        this.node.dataset.error = why;
+        this.node.classList.add("still");
+        if (!this.revoked) setTimeout(() => this.refresh(), 3000);
+      },
+    );
   }
 
   stop() {
-    if (!this.controller) return;
-    this.controller.abort();
-    this.controller = null;
+    if (!this.watching) return;
+    this.watching = false;
+    this.grid.live.unwatch(this.camera.camera_id);
   }
 
   setFps(fps) {
     this.fps = fps;
-    this.stop();
-    this.refresh();
+    if (this.watching) {
+      this.watching = false;
+      this.start(); // the server changes the cap of the live view it has
+    } else this.refresh();
   }
 
   togglePause() {
@@ -168,6 +169,7 @@ export class TileGrid {
   constructor(container) {
     this.container = container;
     this.tiles = new Map();
+    this.live = new LiveSocket();
     this.observer = new IntersectionObserver((entries) => {
       for (const entry of entries) {
         const tile = this.tiles.get(entry.target.dataset.camera);
