@@ -77,7 +77,8 @@ class DashboardView:
         elif event.kind is CameraEventKind.MOTION_END:
             live.motion = False
         elif event.kind is CameraEventKind.TAMPER:
-            live.reason = live.tamper = event.reason or "tamper"
+            live.tamper = str(event.tamper).lower() if event.tamper else "tamper"
+            live.reason = event.reason or live.tamper
 
     def on_registry(self, camera: Camera) -> None:
         self.registry[camera.camera_id] = camera

@@ -23,6 +23,7 @@ from consumers.archive.audit import draft
 from consumers.room.app import ERROR_RESPONSES
 from consumers.room.auth import User
 from consumers.room.deps import Viewer
+from consumers.room.pacing import Pacer
 from consumers.room.room import Room
 from consumers.room.writer import AuditUnavailable
 from schemas.records import AuditAction
@@ -175,7 +176,7 @@ def cameras_router(room: Room) -> APIRouter:
             phase="start",
         )
         return StreamingResponse(
-            _frames(room, user, camera_id, owner, 1.0 / max_fps if max_fps else 0.0),
+            _frames(room, user, camera_id, owner, Pacer.at_most(max_fps)),
             media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
         )
 
@@ -183,11 +184,10 @@ def cameras_router(room: Room) -> APIRouter:
 
 
 async def _frames(
-    room: Room, user: User, camera_id: str, owner: str, min_interval_s: float
+    room: Room, user: User, camera_id: str, owner: str, pacer: Pacer
 ) -> AsyncIterator[bytes]:
     picture = room.picture(user.operator)
     loop = asyncio.get_running_loop()
-    next_at = 0.0
     sent = 0
     last: tuple[int, datetime | None] | None = None
     why = "client left"
@@ -198,11 +198,9 @@ async def _frames(
                 return
             current = picture.frame(camera_id)
             fresh = current is not None and (current.sequence, current.capture_time) != last
-            if current is not None and fresh and loop.time() >= next_at:
+            if current is not None and fresh and pacer.due(loop.time()):
                 last = (current.sequence, current.capture_time)
-                # Paced on the schedule, not on when this frame was seen: a source at exactly
-                # the cap keeps its rate despite jitter (never more than two frames at once).
-                next_at = max(next_at + min_interval_s, loop.time())
+                pacer.sent(loop.time())
                 sent += 1
                 captured = current.capture_time.isoformat() if current.capture_time else ""
                 yield (

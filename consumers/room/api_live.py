@@ -35,6 +35,7 @@ from consumers.archive.audit import draft
 from consumers.room.api_cameras import CAMERA_ID, LIVE_POLL_S, audited, refuse
 from consumers.room.auth import Role, User
 from consumers.room.deps import SESSION_COOKIE, RoomContext, credential, resolve_session
+from consumers.room.pacing import Pacer
 from consumers.room.room import Room
 from schemas.records import AuditAction
 
@@ -58,8 +59,7 @@ class Command(BaseModel):
 @dataclass
 class Watch:
     owner: str
-    interval_s: float
-    next_at: float = 0.0
+    pacer: Pacer
     last: tuple[int, datetime | None] | None = None
     sent: int = 0
 
@@ -100,9 +100,8 @@ class LiveSocket:
                 self.end(command.unwatch, "unwatched")
 
     async def watch(self, camera_id: str, max_fps: float | None) -> None:
-        interval = 1.0 / max_fps if max_fps else 0.0
         if camera_id in self.watches:
-            self.watches[camera_id].interval_s = interval
+            self.watches[camera_id].pacer.interval_s = Pacer.at_most(max_fps).interval_s
             return
         if len(self.watches) >= MAX_WATCHED:
             await self.refused(camera_id, f"at most {MAX_WATCHED} cameras per page")
@@ -126,7 +125,7 @@ class LiveSocket:
         except HTTPException as exc:
             await self.refused(camera_id, str(exc.detail))
             return
-        self.watches[camera_id] = Watch(owner, interval)
+        self.watches[camera_id] = Watch(owner, Pacer.at_most(max_fps))
 
     async def refused(self, camera_id: str, why: str) -> None:
         await self.send_json({"camera_id": camera_id, "event": "refused", "error": why})
@@ -160,12 +159,10 @@ class LiveSocket:
             current = self.picture.frame(camera_id)
             if current is None or (current.sequence, current.capture_time) == watch.last:
                 continue
-            if now < watch.next_at:
+            if not watch.pacer.due(now):
                 continue
             watch.last = (current.sequence, current.capture_time)
-            # Paced on the schedule, not on when the frame was seen: a camera at exactly its
-            # cap keeps its rate despite jitter (never more than two frames at once).
-            watch.next_at = max(watch.next_at + watch.interval_s, now)
+            watch.pacer.sent(now)
             watch.sent += 1
             header = json.dumps(
                 {

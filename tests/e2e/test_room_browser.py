@@ -321,3 +321,29 @@ async def test_the_page_speaks_dutch_and_french(
     await page.reload()  # the choice is kept
     await expect(page.locator("h1")).to_have_text("Salle d'incident Vigie")
     await page.context.close()
+
+
+async def test_an_incident_is_opened_and_moved_from_the_keyboard_alone(
+    world: World, people: People, room: str, chromium: Browser
+) -> None:
+    """No mouse: Tab to the controls, type, Enter; the map is not needed to act."""
+    page = await sign_in(chromium, room, people.officer)
+    incident_id = await open_incident(page, *offset(8000, 0))
+    lat, lon = offset(8000, 150)
+    await page.focus("#move-form input[name=latitude]")
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type(f"{lat:.6f}")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type(f"{lon:.6f}")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#facts")).to_contain_text(f"{lat:.5f}"[:7], timeout=15 * SECONDS)
+    await expect(page.locator("#map path.trail")).to_have_count(1)
+    await page.focus("#close-incident")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".incident[aria-current=true] .state")).to_have_text(
+        "closed", timeout=15 * SECONDS
+    )
+    await shot(page, "10-moved-and-closed-from-the-keyboard")
+    assert incident_id
+    await page.context.close()

@@ -8,6 +8,7 @@ from consumers.dashboard.view import DashboardView
 from schemas.records import (
     CameraEvent,
     CameraEventKind,
+    TamperKind,
 )
 
 T0 = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -64,3 +65,19 @@ def test_a_shared_camera_leaves_the_page_when_its_frames_stop() -> None:
     view.on_frame("frames.stib", "stib-parc", "stib", 1, T0, b"b")
     later = [r["camera_id"] for r in view.summary(T0 + timedelta(seconds=30))]
     assert later == ["stib-parc"]
+
+
+def test_a_tamper_alert_shows_until_the_camera_comes_online_again() -> None:
+    view = DashboardView("stib")
+    view.on_camera_event(
+        CameraEvent(
+            camera_id="cam", operator="stib", time=T0, kind=CameraEventKind.TAMPER,
+            reason="lens covered", tamper=TamperKind.COVERED,
+        )
+    )  # fmt: skip
+    assert view.cameras["cam"].tamper == "covered"
+    assert view.cameras["cam"].reason == "lens covered"
+    view.on_camera_event(
+        CameraEvent(camera_id="cam", operator="stib", time=T0, kind=CameraEventKind.ONLINE)
+    )
+    assert view.cameras["cam"].tamper is None

@@ -107,3 +107,30 @@ def test_a_frame_whose_body_names_another_camera_is_never_shown() -> None:
     assert police.frame("tc1") is None
     apply_record(police.view, _record(frames_topic("police"), "pc1", "police"))
     assert police.frame("pc1") is not None
+
+
+def test_an_incident_keeps_its_trail_its_times_and_every_camera_ever_shared() -> None:
+    """What the page draws (the trail) and where it looks for the archive (the incident's
+    window, the cameras shared for it at any time, even after their revocation)."""
+    police = _police()
+    opened = IncidentEvent(
+        incident_id="inc-1", time=T0, kind=IncidentEventKind.OPENED, operator="police",
+        incident_kind=IncidentKind.PURSUIT, latitude=50.0, longitude=4.0, radius_m=100.0,
+    )  # fmt: skip
+    police.on_incident(opened)
+    police.on_incident(_event(IncidentEventKind.CAMERA_GRANTED, "tc1", at=1))
+    moved = IncidentEvent(
+        incident_id="inc-1", time=T0 + timedelta(seconds=2), kind=IncidentEventKind.UPDATED,
+        operator="police", latitude=50.001, longitude=4.0,
+    )  # fmt: skip
+    police.on_incident(moved)
+    police.on_incident(moved)  # a repeated position is not a new point of the trail
+    police.on_incident(_event(IncidentEventKind.CAMERA_REVOKED, "tc1", at=3))
+    police.on_incident(_event(IncidentEventKind.CLOSED, at=9))
+    summary = police.incident("inc-1")
+    assert summary is not None
+    assert summary.trail == [(50.0, 4.0), (50.001, 4.0)]
+    assert summary.opened_at == T0
+    assert summary.closed_at == T0 + timedelta(seconds=9)
+    assert summary.cameras == set()
+    assert summary.ever_shared == {"tc1"}

@@ -61,8 +61,37 @@ export function renderActions(box, incident, me, showError, done) {
   if (!incident || incident.operator !== me.operator) return;
   const roles = new Set(me.roles);
   if (roles.has("officer") && incident.status === "open") {
+    // The same move as a click on the map, typed (keyboard users, a position read out on the
+    // radio) and with a new radius.
+    const field = (name, value, attrs) =>
+      el("label", {}, el("span", {}, t(name === "radius_m" ? "radius" : name)), el("input", { name, type: "number", value, required: true, ...attrs }));
+    const moveForm = el(
+      "form",
+      {
+        class: "move",
+        id: "move-form",
+        onsubmit: async (event) => {
+          event.preventDefault();
+          const data = new FormData(event.currentTarget);
+          try {
+            await api.patch(`/api/incidents/${encodeURIComponent(incident.incident_id)}`, {
+              latitude: Number(data.get("latitude")),
+              longitude: Number(data.get("longitude")),
+              radius_m: Number(data.get("radius_m")),
+            });
+            done(t("move_sent"));
+          } catch (error) {
+            showError(error.message);
+          }
+        },
+      },
+      field("latitude", incident.latitude, { step: "any", min: "-90", max: "90" }),
+      field("longitude", incident.longitude, { step: "any", min: "-180", max: "180" }),
+      field("radius_m", incident.radius_m, { min: "1", max: "100000" }),
+      el("button", { type: "submit" }, t("move")),
+    );
     box.append(
-      el("p", { class: "muted" }, t("move_hint")),
+      moveForm,
       el(
         "button",
         {

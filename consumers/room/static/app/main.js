@@ -25,6 +25,7 @@ const state = {
   tiles: null,
   openForm: null,
   polling: false,
+  actionsKey: "",
 };
 
 function alertUser(message, kind = "info") {
@@ -149,7 +150,14 @@ function onMapClick(latlng) {
 function render() {
   renderList($("#incident-list"), state.incidents, state.selectedId, select);
   renderFacts($("#facts"), $("#detail-title"), state.selected);
-  renderActions($("#actions"), state.selected, state.me, actionError, (message) => alertUser(message));
+  // Redrawn only when what they act on changed, and never under the user's typing.
+  const incident = state.selected;
+  const key = incident ? [incident.incident_id, incident.status, incident.latitude, incident.longitude, incident.radius_m, language()].join("|") : "";
+  const typing = $("#actions").contains(document.activeElement) && document.activeElement.tagName === "INPUT";
+  if (key !== state.actionsKey && !(typing && incident && state.actionsKey.startsWith(`${incident.incident_id}|`))) {
+    state.actionsKey = key;
+    renderActions($("#actions"), incident, state.me, actionError, (message) => alertUser(message));
+  }
   state.map.setIncident(state.selected, movable(state.selected));
   $("#map-hint").textContent = state.opening ? t("position_hint") : movable(state.selected) ? t("move_hint") : "";
 }
