@@ -111,30 +111,6 @@ def audit_archiver_child(settings: StackSettings) -> Child:
     )
 
 
-DASHBOARD_BASE_PORT = 8081
-
-
-def dashboard_children(config: VigieConfig, settings: StackSettings) -> list[Child]:
-    """One dashboard per operator, as each operator would run its own."""
-    return [
-        Child(
-            name=f"dashboard-{op.id}",
-            argv=[
-                sys.executable,
-                "-m",
-                "vigie",
-                "dashboard",
-                "--operator",
-                op.id,
-                "--port",
-                str(DASHBOARD_BASE_PORT + i),
-            ],
-            log_file=settings.logs_dir / f"dashboard-{op.id}.log",
-        )
-        for i, op in enumerate(config.operators)
-    ]
-
-
 def describe_incident_event(event: IncidentEvent) -> str:
     """One console line per incident event (pure)."""
     what = f"{event.kind}"
@@ -244,7 +220,6 @@ def run(config_path: Path, seconds: float = 0.0, pursue: bool = True) -> int:
             policy_child(config_path, settings),
             audit_archiver_child(settings),
             room_child(config_path, settings),
-            *dashboard_children(config, settings),
         ]
     )
     supervisor.start()
@@ -331,11 +306,6 @@ def _where_to_look(
             f"  archive:              vigie archive list --operator {first} --camera <id>"
             " --from <t> --to <t>",
             f"  archiver log:         {settings.logs_dir}/archiver.log",
-            "  per-operator live dashboards (older, no sign-in, no map):",
-            *[
-                f"    {op.id + ':':26} http://127.0.0.1:{DASHBOARD_BASE_PORT + i}/"
-                for i, op in enumerate(config.operators)
-            ],
             "  stop:                 Ctrl-C",
             "",
         ]

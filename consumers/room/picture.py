@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from consumers.dashboard.view import DashboardView, LiveCamera
+from consumers.room.live_view import CamerasView, LiveCamera
 from schemas.records import Camera, IncidentEvent, IncidentEventKind
 
 __all__ = ["IncidentSummary", "OperatorPicture", "summarise"]
@@ -86,11 +86,11 @@ def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentS
 @dataclass
 class OperatorPicture:
     operator: str
-    view: DashboardView = field(init=False)
+    view: CamerasView = field(init=False)
     incidents: dict[str, IncidentSummary] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.view = DashboardView(self.operator)
+        self.view = CamerasView(self.operator)
 
     # ------------------------------------------------------------------ feeding
 
@@ -99,7 +99,6 @@ class OperatorPicture:
 
     def on_incident(self, event: IncidentEvent) -> None:
         _apply(self.incidents, event)
-        self.view.on_incident(event)
 
     # ------------------------------------------------------------------ deciding
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
 
-from consumers.dashboard.feed import apply_record, frame_problem
+from consumers.room.feeds import apply_record, frame_problem
 from consumers.room.picture import OperatorPicture
 from schemas.codec import FRAME
 from schemas.headers import frame_headers

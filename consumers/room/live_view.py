@@ -1,22 +1,20 @@
-"""What one operator's dashboard shows, as pure state: the newest frame of every camera it may
-see (its own, and other operators' cameras shared with it now), camera status, and incidents.
+"""The cameras of one operator's picture in the room, as pure state: the camera registry, the
+newest frame of each camera it received (its own, and others' routed to it by the policy) and
+each camera's status (online, offline with the reason, motion, tamper).
 
-The dashboard reads only `frames.<operator>` and `shared.<operator>`: what reaches it was
-already decided by the access policy upstream, so this state never decides access itself.
+Fed only from the topics the operator may read; what is *served* from it is decided by
+``consumers.room.picture`` (a shared camera only while a grant is in force).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.records import Camera, CameraEvent, CameraEventKind, IncidentEvent
+from schemas.records import Camera, CameraEvent, CameraEventKind
 from schemas.topics import operator_of
 
-RECENT_INCIDENT_EVENTS = 50
-# A camera with no frame for this long is shown as stale (offline, or its grant ended).
-STALE_AFTER_S = 10.0
+__all__ = ["CamerasView", "LiveCamera"]
 
 
 @dataclass
@@ -36,13 +34,10 @@ class LiveCamera:
 
 
 @dataclass
-class DashboardView:
+class CamerasView:
     operator: str
     cameras: dict[str, LiveCamera] = field(default_factory=dict)
     registry: dict[str, Camera] = field(default_factory=dict)
-    incidents: deque[IncidentEvent] = field(
-        default_factory=lambda: deque(maxlen=RECENT_INCIDENT_EVENTS)
-    )
 
     def on_frame(
         self, topic: str, camera_id: str, owner: str, sequence: int, at: datetime, jpeg: bytes
@@ -82,36 +77,3 @@ class DashboardView:
 
     def on_registry(self, camera: Camera) -> None:
         self.registry[camera.camera_id] = camera
-
-    def on_incident(self, event: IncidentEvent) -> None:
-        """An event of `incidents.<operator>`: the policy sends there only the incidents that
-        concern this operator (``streams.incidents.audience``), and the broker lets no one
-        else read them."""
-        self.incidents.appendleft(event)
-
-    def summary(self, now: datetime) -> list[dict[str, object]]:
-        """The cameras as the page lists them: own first, then shared, by name."""
-        rows = []
-        for live in self.cameras.values():
-            reg = self.registry.get(live.camera_id)
-            age = (now - live.capture_time).total_seconds() if live.capture_time else None
-            if live.shared and (age is None or age > STALE_AFTER_S):
-                continue  # no longer shared with this operator (grant ended): not shown
-
-            rows.append(
-                {
-                    "camera_id": live.camera_id,
-                    "name": reg.name if reg else live.camera_id,
-                    "owner": live.owner,
-                    "shared": live.shared,
-                    "status": live.status,
-                    "reason": live.reason,
-                    "motion": live.motion,
-                    "frames": live.frames,
-                    "sequence": live.sequence,
-                    "capture_time": live.capture_time.isoformat() if live.capture_time else None,
-                    "stale": age is None or age > STALE_AFTER_S,
-                    "position": [reg.latitude, reg.longitude] if reg else None,
-                }
-            )
-        return sorted(rows, key=lambda r: (bool(r["shared"]), str(r["name"])))
