@@ -294,6 +294,13 @@ async def test_the_archive_of_the_incident_window_plays_in_the_page(
     await expect(page.locator("#timeline-error")).to_contain_text("archive refused")
     await expect(page.locator("#player video")).to_have_count(0)
     await shot(page, "07-archive-refused")
+
+    # The supervisor holds the evidence, giving the reason the audit keeps.
+    await page.fill("#evidence-reason", "kept for the investigating judge")
+    await page.click("#hold")
+    await expect(page.locator("#alerts")).to_contain_text("Evidence held", timeout=30 * SECONDS)
+    await expect(page.locator("#action-error")).to_have_text("")
+    await shot(page, "07b-evidence-held")
     await page.click("#close-incident")
     assert incident_id
     await page.context.close()
@@ -346,4 +353,25 @@ async def test_an_incident_is_opened_and_moved_from_the_keyboard_alone(
     )
     await shot(page, "10-moved-and-closed-from-the-keyboard")
     assert incident_id
+    await page.context.close()
+
+
+async def test_a_refusal_of_the_policy_is_shown_as_the_server_gives_it(
+    people: People, room: str, chromium: Browser
+) -> None:
+    """A radius the API takes but the policy bounds: the incident is refused, and the page
+    shows why (the server's reason, not a guess of the page)."""
+    page = await sign_in(chromium, room, people.officer)
+    await page.click("#new-incident")
+    await page.fill("#open-form input[name=legal_basis]", "art. 25 loi caméras")
+    await page.fill("#open-form input[name=radius_m]", "90000")
+    lat, lon = offset(9000, 0)
+    await page.fill("#open-form input[name=latitude]", f"{lat:.6f}")
+    await page.fill("#open-form input[name=longitude]", f"{lon:.6f}")
+    await page.click("#open-form button[type=submit]")
+    selected = page.locator(".incident[aria-current=true]")
+    await expect(selected.locator(".state")).to_have_text("refused", timeout=20 * SECONDS)
+    await expect(page.locator("#facts")).to_contain_text("Refused because")
+    assert "radius" in (await page.locator("#facts").inner_text()).lower()
+    await shot(page, "11-refused-by-the-policy")
     await page.context.close()

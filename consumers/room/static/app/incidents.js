@@ -110,7 +110,7 @@ export function renderActions(box, incident, me, showError, done) {
       ),
     );
   }
-  if (roles.has("supervisor")) {
+  if (roles.has("supervisor") && incident.status !== "refused") {
     const reason = el("input", { name: "reason", required: true, minlength: "3", maxlength: "500", id: "evidence-reason" });
     const act = (what) => async (event) => {
       event.preventDefault();

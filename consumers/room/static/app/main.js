@@ -26,6 +26,7 @@ const state = {
   openForm: null,
   polling: false,
   actionsKey: "",
+  focusedId: null,
 };
 
 function alertUser(message, kind = "info") {
@@ -119,7 +120,10 @@ function select(incidentId) {
   state.selected = state.incidents.find((i) => i.incident_id === incidentId) || null;
   actionError("");
   render();
-  if (state.selected) state.map.focus(state.selected);
+  if (state.selected) {
+    state.focusedId = incidentId;
+    state.map.focus(state.selected);
+  }
   cameraChoices($("#timeline-camera"), state.cameras, state.selected);
 }
 
@@ -172,14 +176,15 @@ async function refreshIncidents() {
   const changed = !sameIncident(incidents, state.incidents);
   state.incidents = incidents;
   state.selected = incidents.find((i) => i.incident_id === state.selectedId) || null;
-  if (before && state.selected && before.status !== "refused" && state.selected.status === "refused") {
-    actionError(state.selected.reason || t("refused"));
-  }
+  // A command the policy refused (a move, a close): its reason, as the server gives it.
   if (before && state.selected && state.selected.last_event_kind === "refused" && before.last_event !== state.selected.last_event) {
     actionError(t("refused_because", { reason: state.selected.reason || "" }));
   }
+  if (state.selected && state.focusedId !== state.selected.incident_id) {
+    state.focusedId = state.selected.incident_id; // e.g. the one just opened, once decided
+    state.map.focus(state.selected);
+  }
   if (changed) {
-    // Keep a half-typed reason when nothing changed; redraw otherwise.
     render();
     cameraChoices($("#timeline-camera"), state.cameras, state.selected);
   }

@@ -99,7 +99,10 @@ export class RoomMap {
     if (incident.trail && incident.trail.length > 1) {
       L.polyline(incident.trail, { className: "trail", weight: 3, interactive: false }).addTo(this.incidentLayer);
     }
-    L.circle(at, { radius: incident.radius_m || 100, className: `radius ${incident.status}`, interactive: false }).addTo(this.incidentLayer);
+    if (incident.status !== "refused") {
+      // A refused incident never had an area: only where it was asked for.
+      L.circle(at, { radius: incident.radius_m || 100, className: `radius ${incident.status}`, interactive: false }).addTo(this.incidentLayer);
+    }
     const pin = L.marker(at, {
       draggable: movable,
       keyboard: true,

@@ -10,6 +10,7 @@ const FPS_CHOICES = [1, 5, 0]; // 0: as the camera sends them
 const DEFAULT_FPS = 5;
 const REVOKED_FADE_MS = 4000;
 const LATENCY_KEEP = 5000;
+const IDLE_MS = 5 * 60 * 1000; // no key or pointer for this long: the tiles rest as stills
 
 // Capture -> painted, in milliseconds, per frame (read by the benchmark).
 window.vigieLatencies = window.vigieLatencies || [];
@@ -103,7 +104,7 @@ class Tile {
   }
 
   wanted() {
-    return this.visible && !this.paused && !document.hidden && !this.revoked;
+    return this.visible && !this.paused && !document.hidden && !this.revoked && !this.grid.idle;
   }
 
   refresh() {
@@ -179,6 +180,28 @@ export class TileGrid {
       }
     });
     document.addEventListener("visibilitychange", () => this.refreshAll());
+    this.idle = false;
+    this.idleTimer = null;
+    const active = () => this.active();
+    for (const kind of ["pointermove", "pointerdown", "keydown", "wheel", "touchstart"]) {
+      document.addEventListener(kind, active, { passive: true });
+    }
+    this.active();
+  }
+
+  /** The user did something: stream again if resting, and rest after IDLE_MS without input. */
+  active() {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idle = true;
+      document.body.classList.add("idle");
+      this.refreshAll();
+    }, IDLE_MS);
+    if (this.idle) {
+      this.idle = false;
+      document.body.classList.remove("idle");
+      this.refreshAll();
+    }
   }
 
   /** Show exactly `cameras`; returns which appeared and which went (for the alerts). */
