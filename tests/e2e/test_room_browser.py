@@ -15,11 +15,15 @@ import asyncio
 import dataclasses
 import math
 import re
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import yaml
 from minio import Minio
@@ -27,7 +31,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from runtime.connection import REPO_ROOT
 from schemas.config import ArchiveProfile, parse
-from tests.e2e.room_support import add_user, serving_world
+from tests.e2e.room_support import add_user, room_server, serving_world
 from tests.integration.archive_support import archive_once, jpegs, publish_frames
 from tests.integration.policy_world import ORIGIN, World, build_world, frame_pump, offset
 
@@ -375,3 +379,66 @@ async def test_a_refusal_of_the_policy_is_shown_as_the_server_gives_it(
     assert "radius" in (await page.locator("#facts").inner_text()).lower()
     await shot(page, "11-refused-by-the-policy")
     await page.context.close()
+
+
+class TileServer:
+    """A map tile server on loopback: the same grey 256 px PNG for every /tiles/z/x/y.png."""
+
+    def __init__(self) -> None:
+        png = cv2.imencode(".png", np.full((256, 256, 3), 215, np.uint8))[1].tobytes()
+        self.requests = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests += 1
+                self.send_response(200 if self.path.startswith("/tiles/") else 404)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(png)))
+                self.end_headers()
+                self.wfile.write(png)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.http.server_address[1]}"
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+
+    def __enter__(self) -> TileServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+async def test_a_tile_server_the_deployment_configured_draws_the_map(
+    world: World,
+    people: People,
+    room: str,
+    chromium: Browser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without one the map is offline (every other test); with one, its tiles are drawn, its
+    origin alone is added to the policy's img-src, and its attribution is shown."""
+    with TileServer() as tiles:
+        monkeypatch.setenv("VIGIE_ROOM_TILE_URL", f"{tiles.origin}/tiles/{{z}}/{{x}}/{{y}}.png")
+        monkeypatch.setenv("VIGIE_ROOM_TILE_ATTRIBUTION", "Tiles of the test region")
+        with room_server(world.config_path, tmp_path / "room-tiles.log") as url:
+            page = await sign_in(chromium, url, people.officer)
+            await expect(page.locator("#map img.leaflet-tile-loaded").first).to_be_visible(
+                timeout=10 * SECONDS
+            )
+            await expect(page.locator(".leaflet-control-attribution")).to_contain_text(
+                "Tiles of the test region"
+            )
+            answer = await page.request.get(url)
+            policy = answer.headers["content-security-policy"]
+            assert f"img-src 'self' blob: data: {tiles.origin};" in policy
+            assert "connect-src 'self';" in policy
+            assert tiles.requests > 0
+            await shot(page, "12-configured-tile-server")
+            await page.context.close()

@@ -24,6 +24,7 @@ export class RoomMap {
     container.dataset.zoom = "14";
     if (settings.tile_url) {
       const layer = L.tileLayer(settings.tile_url, { maxZoom: 19 });
+      this.map.attributionControl.setPrefix(false); // no link out of the room
       if (settings.attribution) this.map.attributionControl.addAttribution(settings.attribution.replace(/[<>&]/g, ""));
       layer.addTo(this.map);
     } else {
