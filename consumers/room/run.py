@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from consumers.room.api_archive import archive_router
 from consumers.room.api_cameras import cameras_router
+from consumers.room.api_export import export_router
 from consumers.room.api_incidents import incidents_router
 from consumers.room.api_live import live_router
 from consumers.room.api_replay import replay_router
@@ -54,6 +55,7 @@ def domain_routers(room: Room) -> list[APIRouter]:
         live_router(room),
         archive_router(room),
         replay_router(room),
+        export_router(room),
     ]
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import math
 import re
 import threading
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +33,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from runtime.connection import REPO_ROOT
 from schemas.config import ArchiveProfile, parse
-from tests.e2e.room_support import add_user, room_server, serving_world
+from tests.e2e.room_support import add_user, room_server, run_vigie, serving_world
 from tests.integration.archive_support import archive_once, jpegs, publish_frames
 from tests.integration.policy_world import ORIGIN, World, build_world, frame_pump, offset
 
@@ -249,7 +251,7 @@ async def test_transit_does_not_see_the_police_only_incident(
 
 async def test_the_archive_of_the_incident_window_plays_in_the_page(
     kafka_bootstrap: str, minio_client: Minio, world: World, people: People, room: str,
-    chromium: Browser,
+    chromium: Browser, tmp_path: Path,
 ) -> None:  # fmt: skip
     tc1, rc1, pc1 = (_camera(world, p) for p in ("tc1-", "rc1-", "pc1-"))
     page = await sign_in(chromium, room, people.officer)
@@ -305,6 +307,27 @@ async def test_the_archive_of_the_incident_window_plays_in_the_page(
     await expect(page.locator("#alerts")).to_contain_text("Evidence held", timeout=30 * SECONDS)
     await expect(page.locator("#action-error")).to_have_text("")
     await shot(page, "07b-evidence-held")
+
+    # ... and exports it: a package the page offers to download, that `vigie archive verify`
+    # accepts.
+    await page.click("#export")
+    link = page.locator("#export-download")
+    await expect(link).to_be_visible(timeout=60 * SECONDS)
+    href = await link.get_attribute("href")
+    assert href is not None
+    package = await page.request.get(room + href)
+    assert package.status == 200
+    assert package.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(await package.body())) as archive:
+        archive.extractall(tmp_path)
+        names = archive.namelist()
+    assert any(n.endswith("/receipt.json") for n in names)
+    assert any(n.endswith("/SHA256SUMS") for n in names)
+    assert any(f"/{tc1}/" in n for n in names), names
+    folder = tmp_path / names[0].split("/")[0]
+    verified = await asyncio.to_thread(run_vigie, "archive", "verify", str(folder))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    await shot(page, "07c-evidence-exported")
     await page.click("#close-incident")
     assert incident_id
     await page.context.close()

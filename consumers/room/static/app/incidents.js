@@ -122,6 +122,20 @@ export function renderActions(box, incident, me, showError, done) {
         showError(error.message);
       }
     };
+    const download = el("p", { class: "download" });
+    const exportPackage = async () => {
+      if (!reason.reportValidity()) return;
+      clear(download);
+      download.append(t("exporting"));
+      try {
+        const result = await api.post(`/api/incidents/${encodeURIComponent(incident.incident_id)}/export`, { reason: reason.value });
+        clear(download);
+        download.append(el("a", { href: result.download, download: `${result.package}.zip`, id: "export-download" }, t("download_package", { files: formatNumber(result.files) })));
+      } catch (error) {
+        clear(download);
+        showError(error.message);
+      }
+    };
     box.append(
       el(
         "form",
@@ -129,7 +143,9 @@ export function renderActions(box, incident, me, showError, done) {
         el("label", {}, el("span", {}, t("evidence_reason")), reason),
         el("button", { type: "submit", id: "hold" }, t("hold")),
         el("button", { type: "button", id: "release", onclick: act("release") }, t("release")),
+        el("button", { type: "button", id: "export", onclick: exportPackage }, t("export")),
       ),
+      download,
     );
   }
 }
