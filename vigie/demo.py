@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from schemas.headers import HeaderError, parse_frame_headers
 from schemas.records import IncidentEvent
 from schemas.topics import FRAMES_PATTERN, INCIDENTS
 from vigie import provisioning, room_client, scenario
-from vigie.demo_users import demo_user, ensure_demo_users, passwords_path
+from vigie.demo_users import AUDITOR, demo_user, ensure_demo_users, passwords_path
 from vigie.room_client import RoomClient, RoomError, SavedLogin
 from vigie.supervisor import Child, Supervisor
 
@@ -108,30 +109,6 @@ def audit_archiver_child(settings: StackSettings) -> Child:
         argv=[sys.executable, "-m", "vigie", "audit", "archive", "--follow"],
         log_file=settings.logs_dir / "audit-archiver.log",
     )
-
-
-DASHBOARD_BASE_PORT = 8081
-
-
-def dashboard_children(config: VigieConfig, settings: StackSettings) -> list[Child]:
-    """One dashboard per operator, as each operator would run its own."""
-    return [
-        Child(
-            name=f"dashboard-{op.id}",
-            argv=[
-                sys.executable,
-                "-m",
-                "vigie",
-                "dashboard",
-                "--operator",
-                op.id,
-                "--port",
-                str(DASHBOARD_BASE_PORT + i),
-            ],
-            log_file=settings.logs_dir / f"dashboard-{op.id}.log",
-        )
-        for i, op in enumerate(config.operators)
-    ]
 
 
 def describe_incident_event(event: IncidentEvent) -> str:
@@ -243,11 +220,10 @@ def run(config_path: Path, seconds: float = 0.0, pursue: bool = True) -> int:
             policy_child(config_path, settings),
             audit_archiver_child(settings),
             room_child(config_path, settings),
-            *dashboard_children(config, settings),
         ]
     )
     supervisor.start()
-    print(_where_to_look(config, settings), flush=True)
+    print(_where_to_look(config, settings, passwords), flush=True)
     stop = asyncio.Event()
 
     async def main() -> None:
@@ -282,19 +258,39 @@ def run(config_path: Path, seconds: float = 0.0, pursue: bool = True) -> int:
     return 0
 
 
-def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
+def room_logins(config: VigieConfig, passwords: Mapping[str, str]) -> list[str]:
+    """One line per demo user: who it is for, its name and password (the demo's own, generated
+    into the state folder on first run; a real deployment adds its users with `vigie room
+    user add`)."""
+    rows = [(op.id, demo_user(op.id), "viewer, officer, supervisor") for op in config.operators]
+    rows.append((config.operators[0].id, AUDITOR, "auditor"))
+    width = max(len(user) for _, user, _ in rows)
+    return [
+        f"    {user:{width}}  {passwords.get(user, '?'):18}  {operator} ({roles})"
+        for operator, user, roles in rows
+    ]
+
+
+def _where_to_look(
+    config: VigieConfig, settings: StackSettings, passwords: Mapping[str, str]
+) -> str:
     first = config.operators[0].id
     return "\n".join(
         [
             "",
             f"Vigie demo: {len(config.cameras)} simulated cameras of "
             f"{len(config.operators)} operators ({config.region})",
+            "",
+            f"  Incident room, one page for every operator: {ROOM_URL}/",
+            "  sign in there as (user, password, operator and roles; also in"
+            f" {passwords_path(settings.state_dir)}):",
+            *room_logins(config, passwords),
+            "",
             f"  frames, decoded:      vigie tail frames.{first}",
             f"  camera events:        vigie tail camera-events.{first} --from-beginning",
             "  camera registry:      vigie tail cameras --from-beginning",
-            f"  incident room:        {ROOM_URL}/docs (API); users and passwords of the demo"
-            f" in {passwords_path(settings.state_dir)}",
-            f"  sign in:              vigie room login --user {demo_user(first)}",
+            f"  room API and docs:    {ROOM_URL}/docs",
+            f"  sign in (CLI):        vigie room login --user {demo_user(first)}",
             "  open an incident:     vigie incident open --kind pursuit"
             " --lat 50.8467 --lon 4.3525 --radius 300 --legal-basis '...'",
             "  incidents, grants:    vigie incident list; vigie tail grants --from-beginning",
@@ -309,10 +305,6 @@ def _where_to_look(config: VigieConfig, settings: StackSettings) -> str:
             f"  adapter logs:         {settings.logs_dir}/cameras-*.log",
             "  archive:              vigie archive list --camera <id> --from <t> --to <t>",
             f"  archiver log:         {settings.logs_dir}/archiver.log",
-            *[
-                f"  dashboard {op.id + ':':24} http://127.0.0.1:{DASHBOARD_BASE_PORT + i}/"
-                for i, op in enumerate(config.operators)
-            ],
             "  stop:                 Ctrl-C",
             "",
         ]

@@ -30,7 +30,7 @@ from consumers.room.room import Room
 from consumers.room.timeline import Span, gaps
 from schemas.records import AuditAction
 
-__all__ = ["archive_router"]
+__all__ = ["archive_reader", "archive_router", "authorised_chunk"]
 
 MAX_SPAN = timedelta(hours=24)
 WINDOW = r"^\d{8}T\d{6}Z$"
@@ -71,33 +71,7 @@ def archive_router(room: Room) -> APIRouter:
     router = APIRouter(prefix="/api/cameras", tags=["archive"], responses=ERROR_RESPONSES)
 
     async def reader(user: User, camera_id: str, start: datetime, end: datetime) -> Minio:
-        """The MinIO client to read `camera_id` over [start, end) for `user`; 403 (audited)
-        when its operator may not."""
-        owner = room.picture(user.operator).owner_of(camera_id)
-        if owner is None:
-            raise HTTPException(404, f"no camera {camera_id}")
-        if owner == user.operator:
-            return await asyncio.to_thread(room.own_archive, owner)
-        decision = archive_access(
-            requester=user.operator,
-            owner=owner,
-            camera_id=camera_id,
-            start=start,
-            end=end,
-            grants=list(room.grants.values()),
-        )
-        if not decision.allowed:
-            raise await refuse(
-                room,
-                user,
-                403,
-                f"archive refused: {decision.reason}",
-                camera_id=camera_id,
-                subject_operator=owner,
-                start=start.isoformat(),
-                end=end.isoformat(),
-            )
-        return await asyncio.to_thread(room.retrieval_archive)
+        return await archive_reader(room, user, camera_id, start, end)
 
     @router.get("/{camera_id}/archive")
     async def timeline(
@@ -138,42 +112,7 @@ def archive_router(room: Room) -> APIRouter:
         part: Annotated[int, Path(ge=0)],
     ) -> StreamingResponse:
         """One archived chunk's video, audited before it is sent."""
-        try:
-            window_start = datetime.strptime(window, _WINDOW_FORMAT).replace(tzinfo=UTC)
-        except ValueError as exc:
-            raise HTTPException(422, f"window {window!r} is not a time") from exc
-        # A grant near that moment first, before reading anything of another's archive ...
-        picture = room.picture(user.operator)
-        owner = picture.owner_of(camera_id)
-        if owner is None:
-            raise HTTPException(404, f"no camera {camera_id}")
-        near = touches(
-            requester=user.operator,
-            owner=owner,
-            camera_id=camera_id,
-            start=window_start,
-            end=window_start + MAX_WINDOW,
-            grants=list(room.grants.values()),
-        )
-        if not near:
-            raise await refuse(
-                room, user, 403, f"archive refused: no archive grant of {user.operator} on"
-                f" {owner}'s camera {camera_id} near {window_start.isoformat()}",
-                camera_id=camera_id, subject_operator=owner,
-            )  # fmt: skip
-        client = await asyncio.to_thread(
-            room.own_archive if owner == user.operator else _retrieval(room), owner
-        )
-        instant = window_start + timedelta(microseconds=1)
-        found = await asyncio.to_thread(
-            chunks_between, client, owner, camera_id, window_start, instant
-        )
-        chunk = next((c for c in found if c.window_start == window_start and c.part == part), None)
-        if chunk is None:
-            raise HTTPException(404, f"no chunk {window}/{part} of camera {camera_id}")
-        # ... then to every frame the chunk holds (its window may start before the grant).
-        first, last = chunk.captured_span()
-        await reader(user, camera_id, first, last)
+        client, chunk, owner = await authorised_chunk(room, user, camera_id, window, part)
         await audited(
             room,
             user,
@@ -193,6 +132,80 @@ def archive_router(room: Room) -> APIRouter:
         )
 
     return router
+
+
+async def archive_reader(
+    room: Room, user: User, camera_id: str, start: datetime, end: datetime
+) -> Minio:
+    """The MinIO client to read `camera_id` over [start, end) for `user`; 403 (audited)
+    when its operator may not."""
+    owner = room.picture(user.operator).owner_of(camera_id)
+    if owner is None:
+        raise HTTPException(404, f"no camera {camera_id}")
+    if owner == user.operator:
+        return await asyncio.to_thread(room.own_archive, owner)
+    decision = archive_access(
+        requester=user.operator,
+        owner=owner,
+        camera_id=camera_id,
+        start=start,
+        end=end,
+        grants=list(room.grants.values()),
+    )
+    if not decision.allowed:
+        raise await refuse(
+            room,
+            user,
+            403,
+            f"archive refused: {decision.reason}",
+            camera_id=camera_id,
+            subject_operator=owner,
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
+    return await asyncio.to_thread(room.retrieval_archive)
+
+
+async def authorised_chunk(
+    room: Room, user: User, camera_id: str, window: str, part: int
+) -> tuple[Minio, StoredChunk, str]:
+    """The chunk `window`/`part` of `camera_id`, the client to read it and its owner, if the
+    user's operator may see every frame it holds; 403 (audited) or 404 otherwise."""
+    try:
+        window_start = datetime.strptime(window, _WINDOW_FORMAT).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise HTTPException(422, f"window {window!r} is not a time") from exc
+    # A grant near that moment first, before reading anything of another's archive ...
+    picture = room.picture(user.operator)
+    owner = picture.owner_of(camera_id)
+    if owner is None:
+        raise HTTPException(404, f"no camera {camera_id}")
+    near = touches(
+        requester=user.operator,
+        owner=owner,
+        camera_id=camera_id,
+        start=window_start,
+        end=window_start + MAX_WINDOW,
+        grants=list(room.grants.values()),
+    )
+    if not near:
+        raise await refuse(
+            room, user, 403, f"archive refused: no archive grant of {user.operator} on"
+            f" {owner}'s camera {camera_id} near {window_start.isoformat()}",
+            camera_id=camera_id, subject_operator=owner,
+        )  # fmt: skip
+    client = await asyncio.to_thread(
+        room.own_archive if owner == user.operator else _retrieval(room), owner
+    )
+    instant = window_start + timedelta(microseconds=1)
+    found = await asyncio.to_thread(chunks_between, client, owner, camera_id, window_start, instant)
+    chunk = next((c for c in found if c.window_start == window_start and c.part == part), None)
+    if chunk is None:
+        raise HTTPException(404, f"no chunk {window}/{part} of camera {camera_id}")
+    # ... then to every frame the chunk holds (its window may start before the grant).
+    first, last = chunk.captured_span()
+    await archive_reader(room, user, camera_id, first, last)
+    return client, chunk, owner
 
 
 def _retrieval(room: Room) -> Callable[[str], Minio]:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
@@ -23,6 +23,7 @@ from consumers.archive.audit import draft
 from consumers.room.app import ERROR_RESPONSES
 from consumers.room.auth import User
 from consumers.room.deps import Viewer
+from consumers.room.pacing import Pacer
 from consumers.room.room import Room
 from consumers.room.writer import AuditUnavailable
 from schemas.records import AuditAction
@@ -46,7 +47,10 @@ class CameraOut(BaseModel):
     zone: str
     shared: bool
     status: str
+    reason: str | None = None
+    """Why it is offline or reconnecting (never a credential), or the last tamper alert."""
     motion: bool
+    tamper: str | None = None
     last_frame_at: datetime | None
 
 
@@ -114,7 +118,9 @@ def cameras_router(room: Room) -> APIRouter:
                     zone=camera.zone,
                     shared=camera.operator != user.operator,
                     status=live.status if live else "unknown",
+                    reason=live.reason if live else None,
                     motion=live.motion if live else False,
+                    tamper=live.tamper if live else None,
                     last_frame_at=live.capture_time if live else None,
                 )
             )
@@ -148,9 +154,16 @@ def cameras_router(room: Room) -> APIRouter:
         response_class=StreamingResponse,
         responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}},
     )
-    async def live(user: Viewer, camera_id: CameraId) -> StreamingResponse:
+    async def live(
+        user: Viewer,
+        camera_id: CameraId,
+        max_fps: Annotated[
+            float | None, Query(gt=0, le=30, description="send at most this many frames a second")
+        ] = None,
+    ) -> StreamingResponse:
         """The camera's frames as they arrive (MJPEG), until the client leaves or the camera
-        is no longer shared with the user's operator. Start and end are audited."""
+        is no longer shared with the user's operator. Start and end are audited. Each part
+        carries `X-Capture-Time` (the frame's capture time, ISO 8601 UTC)."""
         owner = await visible(user, camera_id, "live view")
         await audited(
             room,
@@ -163,15 +176,18 @@ def cameras_router(room: Room) -> APIRouter:
             phase="start",
         )
         return StreamingResponse(
-            _frames(room, user, camera_id, owner),
+            _frames(room, user, camera_id, owner, Pacer.at_most(max_fps)),
             media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
         )
 
     return router
 
 
-async def _frames(room: Room, user: User, camera_id: str, owner: str) -> AsyncIterator[bytes]:
+async def _frames(
+    room: Room, user: User, camera_id: str, owner: str, pacer: Pacer
+) -> AsyncIterator[bytes]:
     picture = room.picture(user.operator)
+    loop = asyncio.get_running_loop()
     sent = 0
     last: tuple[int, datetime | None] | None = None
     why = "client left"
@@ -181,13 +197,17 @@ async def _frames(room: Room, user: User, camera_id: str, owner: str) -> AsyncIt
                 why = "camera no longer shared"
                 return
             current = picture.frame(camera_id)
-            if current is not None and (current.sequence, current.capture_time) != last:
+            fresh = current is not None and (current.sequence, current.capture_time) != last
+            if current is not None and fresh and pacer.due(loop.time()):
                 last = (current.sequence, current.capture_time)
+                pacer.sent(loop.time())
                 sent += 1
+                captured = current.capture_time.isoformat() if current.capture_time else ""
                 yield (
                     (
                         f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                        f"Content-Length: {len(current.jpeg)}\r\n\r\n"
+                        f"Content-Length: {len(current.jpeg)}\r\n"
+                        f"X-Capture-Time: {captured}\r\n\r\n"
                     ).encode()
                     + current.jpeg
                     + b"\r\n"

@@ -51,6 +51,14 @@ class IncidentOut(BaseModel):
     last_event: datetime | None
     last_event_kind: str | None = Field(description="e.g. refused: the last command was")
     reason: str | None = Field(description="why the last command was refused, if it was")
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    trail: list[tuple[float, float]] = Field(
+        default_factory=list, description="its positions (latitude, longitude), oldest first"
+    )
+    ever_shared: list[str] = Field(
+        default_factory=list, description="other operators' cameras shared for it at any time"
+    )
 
     @classmethod
     def of(cls, s: IncidentSummary) -> IncidentOut:
@@ -68,6 +76,10 @@ class IncidentOut(BaseModel):
             last_event=s.last,
             last_event_kind=s.last_kind,
             reason=s.reason,
+            opened_at=s.opened_at,
+            closed_at=s.closed_at,
+            trail=list(s.trail),
+            ever_shared=sorted(s.ever_shared),
         )
 
 

@@ -37,8 +37,14 @@ from consumers.room.deps import (
     RoomContext,
     room_context,
 )
+from consumers.room.page import LEAFLET_DIR, MapSettings, install_page
 from consumers.room.ratelimit import LoginLimiter
-from consumers.room.security import SECURITY_HEADERS, CsrfMiddleware, SecurityHeadersMiddleware
+from consumers.room.security import (
+    SECURITY_HEADERS,
+    CsrfMiddleware,
+    SecurityHeadersMiddleware,
+    content_security_policy,
+)
 from consumers.room.sessions import Session, SessionStore
 from consumers.room.users import MAX_PASSWORD_LENGTH, USER_NAME
 from runtime.connection import REPO_ROOT
@@ -236,12 +242,16 @@ def build_app(
     limiter: LoginLimiter | None = None,
     swagger_dir: Path | None = SWAGGER_DIR,
     lifespan: Lifespan[FastAPI] | None = None,
+    map_settings: MapSettings | None = None,
+    leaflet_dir: Path | None = LEAFLET_DIR,
 ) -> FastAPI:
     """The room service around `routers` (the domain routes: incidents, cameras, archive).
 
     `secure_cookies`: the session cookie only travels over HTTPS (set it when serving TLS).
     `lifespan`: start and stop what the routers need (Kafka clients...) with the server.
+    `map_settings`: the page's map (a tile server, if the deployment has one; none by default).
     """
+    map_settings = map_settings or MapSettings()
     app = FastAPI(
         title="Vigie incident room",
         version="1",
@@ -262,7 +272,10 @@ def build_app(
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
     _install_docs(app, swagger_dir)
+    install_page(app, map_settings, leaflet_dir)
     # The last added runs first: headers wrap everything, CSRF is checked before any route.
     app.add_middleware(CsrfMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware, policy=content_security_policy(map_settings.img_origins())
+    )
     return app

@@ -47,6 +47,7 @@ __all__ = [
     "current_session",
     "current_user",
     "require_role",
+    "resolve_session",
     "room_context",
 ]
 
@@ -108,11 +109,16 @@ def current_session(
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> SignedIn:
     """The live session of the request and its user as it is now (401 otherwise)."""
-    context = room_context(request)
     if bearer is not None:
         found: Credential | None = Credential(bearer.credentials, by_cookie=False)
     else:
         found = credential(None, cookie)
+    return resolve_session(room_context(request), found)
+
+
+def resolve_session(context: RoomContext, found: Credential | None) -> SignedIn:
+    """The live session `found` presents and its user as it is now; 401 otherwise (also for
+    routes that cannot take `current_session`, such as a WebSocket)."""
     if found is None:
         raise _unauthorized("not signed in: POST /api/session first")
     session = context.sessions.get(found.token)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from consumers.dashboard.feed import apply_record
+from consumers.room.live_view import CamerasView
 from consumers.room.picture import OperatorPicture
 from runtime import kafka_clients
 from runtime.identity import KafkaAuth
-from schemas.codec import CAMERA, INCIDENT_EVENT, DecodeError
+from schemas.codec import CAMERA, CAMERA_EVENT, FRAME, INCIDENT_EVENT, DecodeError
+from schemas.headers import HEADER_CAMERA
 from schemas.topics import (
     CAMERAS,
     camera_events_topic,
@@ -27,9 +28,43 @@ from schemas.topics import (
     shared_topic,
 )
 
-__all__ = ["follow_operator"]
+__all__ = ["apply_record", "follow_operator", "frame_problem"]
 
 logger = logging.getLogger(__name__)
+
+
+def frame_problem(record: ConsumerRecord[bytes, bytes], body_camera: str) -> str | None:
+    """Why a frame must not be shown: its body names another camera than its headers or key
+    (a forged or corrupted frame is never displayed under a camera it does not belong to)."""
+    headers = dict(record.headers or ())
+    named = headers.get(HEADER_CAMERA)
+    if named is None or named.decode(errors="replace") != body_camera:
+        return f"body camera {body_camera!r} differs from header {HEADER_CAMERA} {named!r}"
+    if record.key is not None and record.key != body_camera.encode():
+        return f"body camera {body_camera!r} differs from the message key {record.key!r}"
+    return None
+
+
+def apply_record(view: CamerasView, record: ConsumerRecord[bytes, bytes]) -> None:
+    """A frame (own or shared) or a camera event into `view`; an undecodable or forged record
+    is logged and left out."""
+    where = f"{record.topic}[{record.partition}]@{record.offset}"
+    try:
+        if record.topic == camera_events_topic(view.operator):
+            view.on_camera_event(CAMERA_EVENT.decode(record.value or b""))
+            return
+        frame = FRAME.decode(record.value or b"")
+    except DecodeError as exc:
+        logger.warning("%s undecodable: %s", where, exc.reason)
+        return
+    problem = frame_problem(record, frame.camera_id)
+    if problem is not None:
+        logger.warning("%s not shown: %s", where, problem)
+        return
+    view.on_frame(
+        record.topic, frame.camera_id, frame.operator, frame.sequence, frame.capture_time,
+        frame.image,
+    )  # fmt: skip
 
 
 def _consumer(bootstrap: str, auth: KafkaAuth, *topics: str, reset: str) -> AIOKafkaConsumer:

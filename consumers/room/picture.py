@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from consumers.dashboard.view import DashboardView, LiveCamera
+from consumers.room.live_view import CamerasView, LiveCamera
 from schemas.records import Camera, Grant, GrantStatus, IncidentEvent, IncidentEventKind
 
 __all__ = ["IncidentSummary", "OperatorPicture", "summarise"]
@@ -44,6 +44,15 @@ class IncidentSummary:
     last_kind: str | None = None
     """The kind of the last event (``refused``: the last command was refused)."""
     reason: str | None = None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    trail: list[tuple[float, float]] = field(default_factory=list)
+    """Every position it was given, oldest first (the last ``TRAIL_LENGTH``)."""
+    ever_shared: set[str] = field(default_factory=set)
+    """Every camera of others shared for it at some moment (where its archive may be asked)."""
+
+
+TRAIL_LENGTH = 500
 
 
 def summarise(events: Iterable[IncidentEvent]) -> dict[str, IncidentSummary]:
@@ -60,6 +69,8 @@ def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentS
         s.kind = e.incident_kind.value.lower()
     if e.latitude is not None and e.longitude is not None:
         s.latitude, s.longitude = e.latitude, e.longitude
+        if not s.trail or s.trail[-1] != (e.latitude, e.longitude):
+            s.trail = [*s.trail[-(TRAIL_LENGTH - 1) :], (e.latitude, e.longitude)]
     if e.radius_m is not None:
         s.radius_m = e.radius_m
     if e.legal_basis:
@@ -69,12 +80,14 @@ def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentS
         s.status = "open"
     if e.kind is IncidentEventKind.OPENED:
         s.status, s.operator, s.opened_by = "open", e.operator, e.requested_by
+        s.opened_at = e.time
     elif e.kind is IncidentEventKind.CLOSED:
-        s.status = "closed"
+        s.status, s.closed_at = "closed", e.time
     elif e.kind is IncidentEventKind.REFUSED:
         s.reason = e.reason
     elif e.kind is IncidentEventKind.CAMERA_GRANTED and e.camera_id:
         s.cameras.add(e.camera_id)
+        s.ever_shared.add(e.camera_id)
     elif e.kind is IncidentEventKind.CAMERA_REVOKED and e.camera_id:
         s.cameras.discard(e.camera_id)
     return s
@@ -85,11 +98,11 @@ class OperatorPicture:
     operator: str
     grants: Callable[[], Iterable[Grant]] = tuple
     """The grants in force (the `grants` topic, read by the room): what is shared now."""
-    view: DashboardView = field(init=False)
+    view: CamerasView = field(init=False)
     incidents: dict[str, IncidentSummary] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.view = DashboardView(self.operator)
+        self.view = CamerasView(self.operator)
 
     # ------------------------------------------------------------------ feeding
 
@@ -98,7 +111,6 @@ class OperatorPicture:
 
     def on_incident(self, event: IncidentEvent) -> None:
         _apply(self.incidents, event)
-        self.view.on_incident(event)
 
     # ------------------------------------------------------------------ deciding
 

@@ -22,10 +22,13 @@ from consumers.archive.audit import draft
 from consumers.room.api_archive import archive_router
 from consumers.room.api_audit import audit_router
 from consumers.room.api_cameras import cameras_router
-from consumers.room.api_evidence import evidence_router
+from consumers.room.api_export import export_router
 from consumers.room.api_incidents import incidents_router
+from consumers.room.api_live import live_router
+from consumers.room.api_replay import replay_router
 from consumers.room.app import build_app
 from consumers.room.auth import LocalAuthenticator
+from consumers.room.page import map_settings_from_env
 from consumers.room.room import Room
 from consumers.room.sessions import SessionStore
 from consumers.room.users import users_path
@@ -54,9 +57,11 @@ def domain_routers(room: Room) -> list[APIRouter]:
     return [
         incidents_router(room),
         cameras_router(room),
+        live_router(room),
         archive_router(room),
+        replay_router(room),
+        export_router(room),
         audit_router(room),
-        evidence_router(room),
     ]
 
 
@@ -85,6 +90,7 @@ def make_app(
         routers=domain_routers(room),
         secure_cookies=secure_cookies,
         lifespan=lifespan,
+        map_settings=map_settings_from_env(),
     )
 
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:

@@ -31,12 +31,24 @@ __all__ = [
     "SECURITY_HEADERS",
     "CsrfMiddleware",
     "SecurityHeadersMiddleware",
+    "content_security_policy",
 ]
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+def content_security_policy(img_origins: Iterable[str] = ()) -> str:
+    """The policy, letting images also come from `img_origins` (a map tile server a deployment
+    configured, e.g. ``https://tiles.example.org``): nothing else ever leaves 'self'."""
+    extra = "".join(f" {origin}" for origin in img_origins)
+    return CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' blob: data:", f"img-src 'self' blob: data:{extra}"
+    )
+
+
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Content-Type-Options", "nosniff"),
@@ -111,14 +123,15 @@ def add_headers(message: Message, extra: Iterable[tuple[str, str]]) -> None:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: str = CONTENT_SECURITY_POLICY) -> None:
         self.app = app
+        self.headers = (("Content-Security-Policy", policy), *SECURITY_HEADERS[1:])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(SECURITY_HEADERS)
+        extra = list(self.headers)
         if scope["path"].startswith("/api/") or scope["path"] == "/api":
             extra.append(("Cache-Control", "no-store"))
 

@@ -2,7 +2,8 @@
 # Installs what the camera-source tests need to run real peers (Debian packages):
 #  - GStreamer's RTSP server and encoders (x264enc from plugins-ugly, x265enc from plugins-bad),
 #    driven by the system python3 through PyGObject (tests/peers/rtsp_server.py);
-#  - kcat, the independent Kafka client the security tests attack the broker with.
+#  - kcat, the independent Kafka client the security tests attack the broker with;
+#  - chromium, the browser the room's page is tested in (Playwright drives /usr/bin/chromium).
 # Idempotent: only runs apt-get when a package is missing, and apt-get update at most once.
 set -euo pipefail
 
@@ -15,6 +16,7 @@ packages=(
   gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly
   kcat
+  chromium
 )
 
 missing=()

@@ -3,20 +3,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx2
+from minio import Minio
 
+from runtime import connection
 from tests.builders import eventually_sync
+from tests.integration.archive_support import provision_operator
+from tests.integration.policy_world import WorkerProcess, World, provision
+from vigie import provisioning
 
 PASSWORD = "correct horse battery"
 
@@ -110,3 +116,25 @@ class Browser:
 
     def close(self) -> None:
         self.http.close()
+
+
+@asynccontextmanager
+async def serving_world(
+    kafka_bootstrap: str, minio_client: Minio, world: World, logs: Path
+) -> AsyncIterator[str]:
+    """A provisioned world (topics, registry, each operator's archive and MinIO user), its
+    policy worker and `vigie room serve` on it, until the block ends; the room's URL."""
+    await provision(kafka_bootstrap, world)
+    await provisioning.publish_registry(kafka_bootstrap, world.config)  # names and owners
+    for operator in (world.police, world.transit, world.roads):
+        await provision_operator(kafka_bootstrap, minio_client, operator)
+    # `vigie provision` does it for a whole configuration, and prunes what it lacks: not on a
+    # stack other tests share.
+    await asyncio.to_thread(provisioning.provision_archives, connection.load(), world.config)
+    worker = WorkerProcess(world, logs)
+    try:
+        await worker.wait_for("grant index ready")
+        with room_server(world.config_path, logs / "room.log") as url:
+            yield url
+    finally:
+        assert worker.stop() == 0, worker.output()[-3000:]

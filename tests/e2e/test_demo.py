@@ -1,5 +1,6 @@
 """The user paths of issue 'foundation': `vigie demo --seconds N` shows frames flowing through
-Kafka from the simulated cameras of several operators, `vigie tail` decodes them, and a bad
+Kafka from the simulated cameras of several operators, the incident room it starts shows the
+pursuit's shared cameras to the police zone's demo user, `vigie tail` decodes them, and a bad
 configuration is refused with the key path of the problem."""
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
+
+import httpx2
 
 from runtime.connection import Connection
 from tests.support import run_vigie
+from vigie.demo import ROOM_URL
+from vigie.demo_users import demo_user, passwords_path
 
 _STIB_CAMERAS = {
     "stib-de-brouckere", "stib-gare-centrale", "stib-parc", "stib-arts-loi", "stib-rogier",
@@ -23,18 +26,28 @@ _STIB_CAMERAS = {
 }  # fmt: skip
 
 
-def _dashboard_state(port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=5) as response:
-        state: dict[str, Any] = json.loads(response.read())
-    return state
+POLICE = "police-bruxelles-ixelles"  # the first operator, whose zone the pursuit starts in
+
+
+def _shared_cameras(room: httpx2.Client) -> set[str]:
+    """The other operators' cameras the police zone's demo user sees now, signed in to the
+    room the demo started (once it answers and the demo's passwords exist)."""
+    if not room.cookies.get("vigie_session"):
+        passwords = passwords_path(Path(os.environ["VIGIE_STATE_DIR"]))
+        user = demo_user(POLICE)
+        password = json.loads(passwords.read_text())[user]
+        room.post("/api/session", json={"user": user, "password": password}).raise_for_status()
+    answer = room.get("/api/cameras")
+    answer.raise_for_status()
+    return {c["camera_id"] for c in answer.json() if c["shared"]}
 
 
 def test_bounded_demo_shows_frames_a_pursuit_shared_live_and_tail_decodes_them(
     live_stack: Connection,
 ) -> None:
     """The whole pipeline: 24 simulated cameras of 6 operators, the scripted pursuit grants
-    STIB's metro cameras to the police zone, whose dashboard shows them while the incident is
-    open, and the close revokes them."""
+    STIB's metro cameras to the police zone, whose user sees them in the room while the
+    incident is open, and the close revokes them."""
     demo = subprocess.Popen(
         [sys.executable, "-m", "vigie", "demo", "--seconds", "48"],
         stdout=subprocess.PIPE,
@@ -43,17 +56,18 @@ def test_bounded_demo_shows_frames_a_pursuit_shared_live_and_tail_decodes_them(
         env=os.environ,
     )
     shared_seen: set[str] = set()
+    room = httpx2.Client(base_url=ROOM_URL, timeout=5)
     try:
         deadline = time.monotonic() + 44
         while time.monotonic() < deadline and demo.poll() is None:
             time.sleep(2)
             try:
-                state = _dashboard_state(8081)  # the first operator: police-bruxelles-ixelles
-            except OSError:
-                continue
-            shared_seen |= {c["camera_id"] for c in state["cameras"] if c["shared"]}
+                shared_seen |= _shared_cameras(room)
+            except (httpx2.HTTPError, OSError, KeyError, ValueError):
+                continue  # not up yet
         stdout, stderr = demo.communicate(timeout=120)
     finally:
+        room.close()
         if demo.poll() is None:
             demo.kill()
     assert demo.returncode == 0, stderr[-3000:]
@@ -61,6 +75,8 @@ def test_bounded_demo_shows_frames_a_pursuit_shared_live_and_tail_decodes_them(
     assert "CAMERA_REVOKED stib-de-brouckere (incident closed)" in stdout
     assert shared_seen
     assert shared_seen <= _STIB_CAMERAS, shared_seen
+    assert f"{ROOM_URL}/" in stdout
+    assert demo_user(POLICE) in stdout
     demo_out = stdout
     rates = re.findall(r"([\d.]+) frames/s from (\d+) cameras", demo_out)
     assert rates, demo_out

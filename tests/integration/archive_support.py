@@ -21,6 +21,7 @@ from consumers.archive.archiver import Archiver, ArchiverSettings
 from infra.provision import SERVICE_POLICIES, ensure_buckets, ensure_service_user
 from producers.publisher import Publisher
 from runtime import connection
+from schemas.config import ArchiveProfile
 from schemas.storage import archive_bucket
 from tests.builders import frame, poll
 from vigie.provisioning import provision_operator_topics
@@ -147,7 +148,11 @@ def start_archiver(operator: str, group: str, log: Path, *extra: str) -> subproc
 
 
 async def archive_once(
-    bootstrap: str, minio: Minio, operator: str, expected: int
+    bootstrap: str,
+    minio: Minio,
+    operator: str,
+    expected: int,
+    profile: ArchiveProfile = ArchiveProfile.H264,
 ) -> list[dict[str, Any]]:
     """Run an archiver (in this process) until the operator's frames are stored, then stop it."""
     settings = ArchiverSettings(
@@ -156,6 +161,7 @@ async def archive_once(
         window_s=1,
         idle_s=1.0,
         operators=(operator,),
+        profiles={operator: profile},
     )
     stop = asyncio.Event()
     task = asyncio.create_task(Archiver(settings, minio).run(stop))

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from schemas.incident_commands import close_record, open_record
 from schemas.records import IncidentCommand, IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENTS, shared_topic
 from streams.geometry import EARTH_RADIUS_M
-from tests.builders import eventually, frame, kafka_producer
+from tests.builders import SMALL_JPEG, eventually, frame, kafka_producer
 from tests.support import run_vigie
 from vigie.provisioning import provision_topics
 
@@ -214,8 +214,11 @@ class WorkerProcess:
 
 
 @contextlib.asynccontextmanager
-async def frame_pump(bootstrap: str, world: World, interval_s: float = 0.1) -> AsyncIterator[None]:
-    """Publish a frame of every camera every `interval_s`, captured now, while the block runs."""
+async def frame_pump(
+    bootstrap: str, world: World, interval_s: float = 0.1, images: Sequence[bytes] = ()
+) -> AsyncIterator[None]:
+    """Publish a frame of every camera every `interval_s`, captured now, while the block runs
+    (`images` in turn, if given: real JPEGs a browser can show)."""
     stop = asyncio.Event()
 
     async def pump() -> None:
@@ -224,7 +227,10 @@ async def frame_pump(bootstrap: str, world: World, interval_s: float = 0.1) -> A
             while not stop.is_set():
                 now = datetime.now(UTC)
                 for camera_id, (operator, _) in world.cameras.items():
-                    await publisher.publish_frame(frame(operator, camera_id, sequence, at=now))
+                    picture = images[sequence % len(images)] if images else SMALL_JPEG
+                    await publisher.publish_frame(
+                        frame(operator, camera_id, sequence, at=now, image=picture)
+                    )
                 sequence += 1
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval_s)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
 
-from consumers.dashboard.feed import apply_record, frame_problem
+from consumers.room.feeds import apply_record, frame_problem
 from consumers.room.picture import OperatorPicture
 from schemas.codec import FRAME
 from schemas.headers import frame_headers
@@ -140,3 +140,30 @@ def test_an_operator_concerned_from_a_later_step_sees_the_incident_open() -> Non
     found = transit.incident("inc-1")
     assert found is not None
     assert (found.status, found.cameras) == ("open", {"tc1"})
+
+
+def test_an_incident_keeps_its_trail_its_times_and_every_camera_ever_shared() -> None:
+    """What the page draws (the trail) and where it looks for the archive (the incident's
+    window, the cameras shared for it at any time, even after their revocation)."""
+    police = _police()
+    opened = IncidentEvent(
+        incident_id="inc-1", time=T0, kind=IncidentEventKind.OPENED, operator="police",
+        incident_kind=IncidentKind.PURSUIT, latitude=50.0, longitude=4.0, radius_m=100.0,
+    )  # fmt: skip
+    police.on_incident(opened)
+    police.on_incident(_event(IncidentEventKind.CAMERA_GRANTED, "tc1", at=1))
+    moved = IncidentEvent(
+        incident_id="inc-1", time=T0 + timedelta(seconds=2), kind=IncidentEventKind.UPDATED,
+        operator="police", latitude=50.001, longitude=4.0,
+    )  # fmt: skip
+    police.on_incident(moved)
+    police.on_incident(moved)  # a repeated position is not a new point of the trail
+    police.on_incident(_event(IncidentEventKind.CAMERA_REVOKED, "tc1", at=3))
+    police.on_incident(_event(IncidentEventKind.CLOSED, at=9))
+    summary = police.incident("inc-1")
+    assert summary is not None
+    assert summary.trail == [(50.0, 4.0), (50.001, 4.0)]
+    assert summary.opened_at == T0
+    assert summary.closed_at == T0 + timedelta(seconds=9)
+    assert summary.cameras == set()
+    assert summary.ever_shared == {"tc1"}

@@ -199,16 +199,15 @@ def _export(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory() as scratch, RoomClient.signed_in() as room:
         target = Path(scratch) / "package.zip"
-        headers = room.download(
-            "POST", f"/api/incidents/{args.incident}/export", target, {"reason": args.reason}
-        )
+        made = room.post(f"/api/incidents/{args.incident}/export", {"reason": args.reason})
+        room.download("GET", made["download"], target)
         args.out.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(target) as archive:
             for member in archive.namelist():
                 if member.startswith("/") or ".." in Path(member).parts:
                     raise RoomError(f"the package holds an unsafe path: {member!r}")
             archive.extractall(args.out)
-    package = args.out / headers["x-vigie-package"]
+    package = args.out / made["package"]
     print(f"evidence package {package} (verify with `vigie archive verify {package}`)")
     return 0
 

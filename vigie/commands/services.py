@@ -1,5 +1,5 @@
 """The long-running services of the pipeline and the demo that supervises them all:
-`vigie cameras run`, `vigie dashboard`, `vigie demo`, and `vigie tail` to watch any topic."""
+`vigie cameras run`, `vigie demo`, and `vigie tail` to watch any topic."""
 
 from __future__ import annotations
 
@@ -26,14 +26,6 @@ def _demo(args: argparse.Namespace) -> int:
 
     act_as_admin()  # it provisions, then starts each service with its own principal
     return demo.run(args.config, seconds=args.seconds, pursue=not args.no_pursuit)
-
-
-def _dashboard(args: argparse.Namespace) -> int:
-    from consumers.dashboard import run as dashboard
-    from runtime.identity import act_as_operator
-
-    act_as_operator(args.operator)
-    return dashboard.main(args.operator, args.host, args.port)
 
 
 def _tail(args: argparse.Namespace) -> int:
@@ -74,8 +66,3 @@ def register(sub: Subparsers) -> None:
     demo_p.add_argument(
         "--no-pursuit", action="store_true", help="do not run the scripted pursuit incident"
     )
-
-    dash = add(sub, "dashboard", _dashboard, "one operator's live dashboard (web page)")
-    dash.add_argument("--operator", required=True, help="whose dashboard: own + shared cameras")
-    dash.add_argument("--host", default="127.0.0.1")
-    dash.add_argument("--port", type=int, default=8080)

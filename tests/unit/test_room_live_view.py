@@ -1,47 +1,30 @@
-"""What a dashboard shows, decided from the records it receives (pure)."""
+"""The cameras of a room picture, decided from the records it receives (pure): the newest frame
+wins, and camera events drive status, motion and tamper."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consumers.dashboard.view import DashboardView
+from consumers.room.live_view import CamerasView
 from schemas.records import (
     CameraEvent,
     CameraEventKind,
+    TamperKind,
 )
 
 T0 = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 
-def test_own_and_shared_cameras_are_told_apart_and_listed_own_first() -> None:
-    view = DashboardView("stib")
-    view.on_frame("shared.stib", "grand-place", "police-x", 1, T0, b"a")
-    view.on_frame("frames.stib", "stib-parc", "stib", 1, T0, b"b")
-    rows = view.summary(T0)
-    assert [(r["camera_id"], r["shared"]) for r in rows] == [
-        ("stib-parc", False),
-        ("grand-place", True),
-    ]
-    assert rows[1]["owner"] == "police-x"
-
-
 def test_a_late_older_frame_never_replaces_the_newest_one() -> None:
-    view = DashboardView("stib")
+    view = CamerasView("stib")
     view.on_frame("frames.stib", "cam", "stib", 5, T0 + timedelta(seconds=1), b"new")
     view.on_frame("frames.stib", "cam", "stib", 4, T0, b"old")
     assert view.cameras["cam"].jpeg == b"new"
     assert view.cameras["cam"].sequence == 5
 
 
-def test_camera_without_recent_frames_is_shown_stale() -> None:
-    view = DashboardView("stib")
-    view.on_frame("frames.stib", "cam", "stib", 1, T0, b"x")
-    assert view.summary(T0 + timedelta(seconds=2))[0]["stale"] is False
-    assert view.summary(T0 + timedelta(seconds=30))[0]["stale"] is True
-
-
 def test_camera_events_drive_status_and_motion() -> None:
-    view = DashboardView("stib")
+    view = CamerasView("stib")
 
     def event(kind: CameraEventKind, reason: str | None = None) -> CameraEvent:
         return CameraEvent(camera_id="cam", operator="stib", time=T0, kind=kind, reason=reason)
@@ -57,10 +40,26 @@ def test_camera_events_drive_status_and_motion() -> None:
     assert not view.cameras["cam"].motion
 
 
-def test_a_shared_camera_leaves_the_page_when_its_frames_stop() -> None:
-    """Once a grant ends, its camera disappears from the grantee's page; own cameras stay."""
-    view = DashboardView("stib")
+def test_a_tamper_alert_shows_until_the_camera_comes_online_again() -> None:
+    view = CamerasView("stib")
+    view.on_camera_event(
+        CameraEvent(
+            camera_id="cam", operator="stib", time=T0, kind=CameraEventKind.TAMPER,
+            reason="lens covered", tamper=TamperKind.COVERED,
+        )
+    )  # fmt: skip
+    assert view.cameras["cam"].tamper == "covered"
+    assert view.cameras["cam"].reason == "lens covered"
+    view.on_camera_event(
+        CameraEvent(camera_id="cam", operator="stib", time=T0, kind=CameraEventKind.ONLINE)
+    )
+    assert view.cameras["cam"].tamper is None
+
+
+def test_own_and_shared_cameras_are_told_apart_by_the_topic_they_came_on() -> None:
+    view = CamerasView("stib")
     view.on_frame("shared.stib", "grand-place", "police-x", 1, T0, b"a")
     view.on_frame("frames.stib", "stib-parc", "stib", 1, T0, b"b")
-    later = [r["camera_id"] for r in view.summary(T0 + timedelta(seconds=30))]
-    assert later == ["stib-parc"]
+    assert view.cameras["grand-place"].shared
+    assert view.cameras["grand-place"].owner == "police-x"
+    assert not view.cameras["stib-parc"].shared
