@@ -85,9 +85,21 @@ def archive_router(room: Room) -> APIRouter:
             raise HTTPException(422, "start and end need a UTC offset (e.g. 2026-12-01T12:00Z)")
         if not timedelta(0) < end - start <= MAX_SPAN:
             raise HTTPException(422, f"end must follow start by at most {MAX_SPAN}")
+        if not (start >= EARLIEST and end <= LATEST):
+            raise HTTPException(
+                422, f"start and end must lie between {EARLIEST:%Y} and {LATEST:%Y}"
+            )
         client = await reader(user, camera_id, start, end)
         owner = room.picture(user.operator).owner_of(camera_id) or ""
         chunks = await asyncio.to_thread(chunks_between, client, owner, camera_id, start, end)
+        if owner != user.operator:
+            # When another operator's camera recorded is itself sensitive: audited too.
+            await audited(
+                room, user, AuditAction.ARCHIVE_RETRIEVAL, "archive timeline",
+                camera_id=camera_id, subject_operator=owner, mode="list",
+                start=start.isoformat(), end=end.isoformat(), chunks=str(len(chunks)),
+                grants=",".join(_grant_ids(room, user.operator, camera_id, start, end)),
+            )  # fmt: skip
         return TimelineOut(
             camera_id=camera_id,
             owner=owner,
@@ -123,6 +135,7 @@ def archive_router(room: Room) -> APIRouter:
             mode="playback",
             chunk=chunk.video_key,
             video_sha256=str(chunk.manifest.get("video_sha256", "")),
+            grants=",".join(_grant_ids(room, user.operator, camera_id, *chunk.captured_span())),
         )
         response = await asyncio.to_thread(client.get_object, chunk.bucket, chunk.video_key)
         return StreamingResponse(
@@ -132,6 +145,21 @@ def archive_router(room: Room) -> APIRouter:
         )
 
     return router
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _grant_ids(
+    room: Room, requester: str, camera_id: str, start: datetime, end: datetime
+) -> tuple[str, ...]:
+    """The grants that allow `requester` this camera's archive over [start, end)."""
+    owner = room.picture(requester).owner_of(camera_id) or ""
+    return archive_access(
+        requester=requester, owner=owner, camera_id=camera_id, start=start, end=end,
+        grants=list(room.grants.values()),
+    ).grant_ids  # fmt: skip
 
 
 async def archive_reader(
@@ -175,6 +203,8 @@ async def authorised_chunk(
         window_start = datetime.strptime(window, _WINDOW_FORMAT).replace(tzinfo=UTC)
     except ValueError as exc:
         raise HTTPException(422, f"window {window!r} is not a time") from exc
+    if not EARLIEST <= window_start < LATEST:
+        raise HTTPException(422, f"window {window!r} is out of range")
     # A grant near that moment first, before reading anything of another's archive ...
     picture = room.picture(user.operator)
     owner = picture.owner_of(camera_id)

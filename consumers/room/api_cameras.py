@@ -11,19 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from consumers.archive.audit import draft
 from consumers.room.app import ERROR_RESPONSES
 from consumers.room.auth import User
-from consumers.room.deps import Viewer
+from consumers.room.deps import (
+    Credential,
+    CurrentSession,
+    Viewer,
+    resolve_session,
+    room_context,
+)
 from consumers.room.pacing import Pacer
+from consumers.room.roles import Role
 from consumers.room.room import Room
 from consumers.room.writer import AuditUnavailable
 from schemas.records import AuditAction
@@ -36,6 +43,8 @@ CameraId = Annotated[str, Path(pattern=CAMERA_ID, description="a camera id")]
 LIVE_POLL_S = 0.04
 """How often a live stream looks for a newer frame (25 times a second)."""
 BOUNDARY = "vigieframe"
+SESSION_CHECK_S = 5.0
+"""How often a live stream checks that its session still lives (logout, disabled user)."""
 
 
 class CameraOut(BaseModel):
@@ -146,7 +155,10 @@ def cameras_router(room: Room) -> APIRouter:
             subject_operator=owner,
             view="snapshot",
             frame_time=live.capture_time.isoformat() if live.capture_time else "",
+            grants=_grant_ids(room, user, camera_id),
         )
+        if room.picture(user.operator).frame(camera_id) is None:  # revoked while auditing
+            raise HTTPException(403, f"camera {camera_id} is no longer shared")
         return Response(live.jpeg, media_type="image/jpeg")
 
     @router.get(
@@ -155,6 +167,8 @@ def cameras_router(room: Room) -> APIRouter:
         responses={200: {"content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {}}}},
     )
     async def live(
+        request: Request,
+        signed_in: CurrentSession,
         user: Viewer,
         camera_id: CameraId,
         max_fps: Annotated[
@@ -174,28 +188,55 @@ def cameras_router(room: Room) -> APIRouter:
             subject_operator=owner,
             view="live",
             phase="start",
+            grants=_grant_ids(room, user, camera_id),
         )
+        context = room_context(request)
+        credential_ = Credential(signed_in.token, by_cookie=False)
+
+        def still_viewer() -> bool:
+            """The session still lives and its user may still view (checked as it streams)."""
+            try:
+                return resolve_session(context, credential_).user.has(Role.VIEWER)
+            except HTTPException:
+                return False
+
         return StreamingResponse(
-            _frames(room, user, camera_id, owner, Pacer.at_most(max_fps)),
+            _frames(room, user, camera_id, owner, Pacer.at_most(max_fps), still_viewer),
             media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
         )
 
     return router
 
 
+def _grant_ids(room: Room, user: User, camera_id: str) -> str:
+    """Why a shared camera may be seen: the live grants in force (none for an own camera)."""
+    return ",".join(g.grant_id for g in room.picture(user.operator).live_grants(camera_id))
+
+
 async def _frames(
-    room: Room, user: User, camera_id: str, owner: str, pacer: Pacer
+    room: Room,
+    user: User,
+    camera_id: str,
+    owner: str,
+    pacer: Pacer,
+    still_viewer: Callable[[], bool],
 ) -> AsyncIterator[bytes]:
     picture = room.picture(user.operator)
     loop = asyncio.get_running_loop()
     sent = 0
     last: tuple[int, datetime | None] | None = None
     why = "client left"
+    checked = loop.time()
     try:
         while True:
             if not picture.may_see(camera_id):
                 why = "camera no longer shared"
                 return
+            if loop.time() - checked >= SESSION_CHECK_S:
+                checked = loop.time()
+                if not still_viewer():
+                    why = "session ended or viewer role withdrawn"
+                    return
             current = picture.frame(camera_id)
             fresh = current is not None and (current.sequence, current.capture_time) != last
             if current is not None and fresh and pacer.due(loop.time()):

@@ -36,6 +36,7 @@ from consumers.room.writer import RoomUnavailable
 from runtime.connection import Connection
 from runtime.connection import load as load_connection
 from schemas.config import VigieConfig
+from schemas.errors import VigieError
 from schemas.records import AuditAction
 
 __all__ = ["ServerTls", "domain_routers", "make_app", "serve"]
@@ -97,6 +98,9 @@ def make_app(
         return JSONResponse({"error": str(exc)}, status_code=503)
 
     app.add_exception_handler(RoomUnavailable, unavailable)
+    # Anything else Vigie names (no credentials yet, a configuration it cannot serve): the
+    # service cannot do it now, said in one line, never a traceback.
+    app.add_exception_handler(VigieError, unavailable)
     answer_http_error = app.exception_handlers[StarletteHTTPException]
 
     async def refused(request: Request, exc: Exception) -> Response:
