@@ -166,9 +166,11 @@ async def watch(
 async def pursuits(config: VigieConfig, passwords: dict[str, str], repeat: bool) -> None:
     """The scripted pursuit, once, or again and again (a pause between) for an open-ended demo,
     given through the room by the pursuing operator's demo officer."""
+    started = time.monotonic()
     user = demo_user(scenario.PURSUER)
     saved = await _sign_in(user, passwords[user])
-    delay = PURSUIT_START_S
+    # The pursuit starts PURSUIT_START_S after the demo's services, however long signing in took.
+    delay = max(0.0, PURSUIT_START_S - (time.monotonic() - started))
     with RoomClient(saved) as room:
         while True:
             plan = scenario.pursuit(config, "")
@@ -180,13 +182,19 @@ async def pursuits(config: VigieConfig, passwords: dict[str, str], repeat: bool)
 
 
 async def _sign_in(user: str, password: str) -> SavedLogin:
-    """Sign in to the room the demo started, once it answers."""
-    for _ in range(int(ROOM_START_TIMEOUT_S / 0.5)):
+    """Sign in to the room the demo started, once it answers (short tries: a try made while
+    the room starts must not hold the pursuit back)."""
+    deadline = time.monotonic() + ROOM_START_TIMEOUT_S
+    while True:
         try:
-            return await asyncio.to_thread(room_client.login, ROOM_URL, user, password)
-        except RoomError:
+            return await asyncio.to_thread(
+                room_client.login, ROOM_URL, user, password, timeout_s=5.0
+            )
+        except RoomError as exc:
+            if time.monotonic() > deadline:
+                raise
+            logger.debug("the room does not answer yet: %s", exc)
             await asyncio.sleep(0.5)
-    return await asyncio.to_thread(room_client.login, ROOM_URL, user, password)
 
 
 ROOM_PORT = 8080

@@ -115,11 +115,13 @@ def _raise_for(response: httpx2.Response) -> None:
     raise RoomError(message)
 
 
-def login(url: str, user: str, password: str, *, ca_file: str = "") -> SavedLogin:
+def login(
+    url: str, user: str, password: str, *, ca_file: str = "", timeout_s: float = TIMEOUT_S
+) -> SavedLogin:
     """Sign in and return the login to save (the bearer token of a new session)."""
     url = url.rstrip("/")
     try:
-        with httpx2.Client(base_url=url, verify=_verify(url, ca_file), timeout=TIMEOUT_S) as http:
+        with httpx2.Client(base_url=url, verify=_verify(url, ca_file), timeout=timeout_s) as http:
             response = http.post(
                 "/api/session", json={"user": user, "password": password, "bearer": True}
             )
