@@ -6,16 +6,20 @@ Drafts go to ``audit-drafts``, keyed by operator; the policy workers' sealer cha
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from aiokafka.errors import KafkaError
+
 from runtime import kafka_clients
 from schemas.codec import AUDIT_RECORD
+from schemas.errors import VigieError
 from schemas.records import AuditAction, AuditRecord
 from schemas.topics import AUDIT_DRAFTS
 
-__all__ = ["draft", "publish"]
+__all__ = ["AuditNotWritten", "draft", "publish"]
 
 
 def draft(
@@ -47,8 +51,25 @@ def draft(
     )
 
 
+PUBLISH_TIMEOUT_S = 15.0
+
+
+class AuditNotWritten(VigieError):
+    """The audit drafts could not be written: the act they record must not happen."""
+
+
 async def publish(bootstrap: str, drafts: Sequence[AuditRecord]) -> None:
-    """Send the drafts and wait for the broker's acknowledgement of each."""
+    """Send the drafts and wait for the broker's acknowledgement of each; AuditNotWritten
+    if that does not happen within PUBLISH_TIMEOUT_S (Kafka unreachable)."""
+    try:
+        await asyncio.wait_for(_publish(bootstrap, drafts), PUBLISH_TIMEOUT_S)
+    except (TimeoutError, KafkaError) as exc:
+        raise AuditNotWritten(
+            f"the audit trail cannot be written now ({type(exc).__name__}); nothing was done"
+        ) from exc
+
+
+async def _publish(bootstrap: str, drafts: Sequence[AuditRecord]) -> None:
     producer = kafka_clients.producer(bootstrap, client_id="vigie-archive-audit")
     await producer.start()
     try:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
+import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path as FilePath
 from typing import Annotated
 
@@ -42,8 +45,22 @@ class ExportOut(BaseModel):
     download: str
 
 
+KEEP = timedelta(hours=1)
+"""A package waits this long for its download, then leaves the room's disk (it holds other
+operators' video: it must not outlive the need, nor their retention)."""
+
+
 def exports_dir(room: Room, operator: str) -> FilePath:
     return room.state_dir / "room" / "exports" / operator
+
+
+def prune(folder: FilePath, now: float) -> None:
+    """Remove the packages in `folder` older than KEEP."""
+    if not folder.is_dir():
+        return
+    for package in folder.iterdir():
+        if now - package.stat().st_mtime > KEEP.total_seconds():
+            shutil.rmtree(package, ignore_errors=True)
 
 
 def _zip(package: FilePath) -> bytes:
@@ -62,6 +79,7 @@ def export_router(room: Room) -> APIRouter:
         """Package the archive the user's operator was granted for its incident."""
         if room.picture(user.operator).own_incident(incident_id) is None:
             raise HTTPException(404, f"no incident {incident_id} for {user.operator}")
+        await asyncio.to_thread(prune, exports_dir(room, user.operator), time.time())
         try:
             package = await export_incident(
                 room.connection,
@@ -92,6 +110,7 @@ def export_router(room: Room) -> APIRouter:
         package: Annotated[str, Path(pattern=PACKAGE, description="the package's name")],
     ) -> Response:
         """A package of the user's operator, as a zip (audited before it is sent)."""
+        await asyncio.to_thread(prune, exports_dir(room, user.operator), time.time())
         folder = exports_dir(room, user.operator) / package
         if not (folder / RECEIPT).is_file():
             raise HTTPException(404, f"no package {package} for {user.operator}")
