@@ -139,6 +139,7 @@ async def test_held_evidence_cannot_be_deleted_until_released_and_both_are_audit
         end=end,
         actor="inspector-1",
         reason="case closed",
+        incident_id=f"inc-{archived}",  # a release lifts its own holder's hold, no other
         release=True,
     )
     assert set(released.objects) == set(held.objects)
