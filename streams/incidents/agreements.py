@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from schemas.config import Camera, IncidentKind, SharingAgreement, VigieConfig
 from streams import geometry
 from streams.incidents.state import DesiredGrant, Incident, IncidentStatus
 
 
-def grant_id(incident_id: str, camera_id: str) -> str:
-    """Stable id of the grant of `camera_id` for `incident_id`: reprocessing overwrites it."""
-    return f"{incident_id}:{camera_id}"
+def grant_id(incident_id: str, camera_id: str, valid_from: datetime) -> str:
+    """The id of one grant period of `camera_id` for `incident_id`, stable across reprocessing
+    (its start is the command's broker time): a change of terms or the revocation overwrites
+    it on the compacted `grants` topic, a camera granted again later gets a new one, so the
+    earlier period stays on record for exports and holds."""
+    return f"{incident_id}:{camera_id}:{valid_from.astimezone(UTC):%Y%m%dT%H%M%S%fZ}"
 
 
 def _in_scope(agreement: SharingAgreement, camera: Camera) -> bool:

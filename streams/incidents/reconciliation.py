@@ -80,7 +80,7 @@ def reconcile(
 
 def _new_grant(wanted: DesiredGrant, at: datetime, granted_by: str) -> Grant:
     return Grant(
-        grant_id=grant_id(wanted.incident_id, wanted.camera_id),
+        grant_id=grant_id(wanted.incident_id, wanted.camera_id, at),
         incident_id=wanted.incident_id,
         camera_id=wanted.camera_id,
         owner_operator=wanted.owner,

@@ -284,7 +284,8 @@ def test_an_accident_reaches_every_operator_but_a_refusal_only_the_requester() -
 def test_a_grant_carries_the_agreement_terms_and_the_incident_justification() -> None:
     grants = {g.camera_id: g for g in opened().grants}
     transit, roads = grants["transit-platform"], grants["roads-crossing"]
-    assert transit.grant_id == "inc-1:transit-platform" == grant_id("inc-1", "transit-platform")
+    assert transit.grant_id == grant_id("inc-1", "transit-platform", T0)
+    assert transit.grant_id == "inc-1:transit-platform:20250301T120000000000Z"
     assert transit.incident_id == "inc-1"
     assert (transit.owner_operator, transit.grantee_operator) == ("transit", "police")
     assert (transit.live, transit.archive) == (True, True)
@@ -353,7 +354,7 @@ def test_every_grant_is_audited_with_who_what_when_why() -> None:
     assert record.legal_basis == "PV 2025/123, flagrant délit"
     assert record.details["agreement_id"] == "transit-to-police"
     assert record.details["agreement_legal_basis"] == "convention transit-to-police"
-    assert record.details["grant_id"] == "inc-1:transit-platform"
+    assert record.details["grant_id"] == grant_id("inc-1", "transit-platform", T0)
     assert record.details["live"] == "true"
     assert "radius" in record.reason
     assert len({a.audit_id for a in decision.audit}) == len(decision.audit)
@@ -532,7 +533,7 @@ def test_a_camera_revoked_after_grace_is_granted_afresh_when_the_suspect_returns
     )
     fresh = next(g for g in back.grants if g.camera_id == "transit-platform")
     assert fresh.status is GrantStatus.ACTIVE
-    assert fresh.grant_id == "inc-1:transit-platform"
+    assert fresh.grant_id == grant_id("inc-1", "transit-platform", T0 + timedelta(seconds=90))
     assert fresh.valid_from == T0 + timedelta(seconds=90)
 
 
@@ -692,12 +693,20 @@ def test_a_command_outside_a_command_log_is_never_taken_for_a_redelivery() -> No
     assert not handle(incident, unlogged, CITY).replay
 
 
-def test_grant_ids_are_one_per_camera_and_incident() -> None:
+def test_a_grant_id_names_one_grant_period_and_a_camera_granted_again_gets_another() -> None:
+    """A revocation (or new terms) overwrites its grant on the compacted topic; a camera left
+    behind and granted again later must not overwrite the record of its first period, which
+    exports and holds still need."""
     decisions = run(
         [update_cmd(10, offset(400, 0)), update_cmd(60, offset(410, 0)), update_cmd(90, ORIGIN)]
     )
-    ids = {g.grant_id for d in decisions for g in d.grants}
-    assert ids == {grant_id("inc-1", g.camera_id) for d in decisions for g in d.grants}
+    grants = [g for d in decisions for g in d.grants]
+    assert all(g.grant_id == grant_id("inc-1", g.camera_id, g.valid_from) for g in grants)
+    first = grant_id("inc-1", "transit-platform", T0)
+    revoked = {g.grant_id for g in grants if g.status is GrantStatus.REVOKED}
+    assert first in revoked  # left behind: the first period's own record is revoked
+    again = {g.grant_id for g in grants if g.camera_id == "transit-platform"} - {first}
+    assert len(again) == 1  # back at the origin: a second period, under a new id
 
 
 # --------------------------------------------------------------------------- reconcile
@@ -730,7 +739,7 @@ def test_reconcile_regrants_under_the_same_id_when_the_terms_change() -> None:
     desired = desired_grants(richer, incident, T0 + timedelta(seconds=5))
     changes = reconcile(incident.grants, desired, T0 + timedelta(seconds=5), granted_by="x")
     (changed,) = changes.grant
-    assert changed.grant_id == "inc-1:roads-crossing"
+    assert changed.grant_id == grant_id("inc-1", "roads-crossing", T0)  # same period
     assert changed.valid_from == T0
     assert (changed.live, changed.archive) == (True, True)
     assert changes.revoke == []
