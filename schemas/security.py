@@ -22,8 +22,9 @@ Principals (SCRAM users):
   the audit chain. The full ``incidents`` stream is for the admin's tooling only.
 
 Consumer groups follow the principal's name: a principal may use the groups whose id starts
-with it (``vigie-policy-...``, ``vigie-op-stib-...``), so nobody can join another's group and
-commit its offsets.
+with it (``vigie-policy-...``; an operator's: ``vigie-op-stib.<anything>``, the dot keeping one
+operator out of the groups of another whose id starts the same), so nobody can join another's
+group and commit its offsets.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ __all__ = [
     "Pattern",
     "Resource",
     "desired_acls",
+    "operator_groups",
     "operator_principal",
     "principals",
 ]
@@ -128,8 +130,14 @@ def _prefixed(principal: str, operation: Operation, prefix: str) -> Acl:
     return Acl(principal, Resource.TOPIC, prefix, Pattern.PREFIXED, operation)
 
 
-def _groups(principal: str) -> Acl:
-    return Acl(principal, Resource.GROUP, principal, Pattern.PREFIXED, Operation.READ)
+def _groups(principal: str, prefix: str | None = None) -> Acl:
+    return Acl(principal, Resource.GROUP, prefix or principal, Pattern.PREFIXED, Operation.READ)
+
+
+def operator_groups(operator: str) -> str:
+    """The prefix of an operator's consumer group ids: ``vigie-op-stib.`` (the dot, which no
+    operator id holds, keeps ``stib`` out of ``stib-north``'s groups)."""
+    return f"{operator_principal(operator)}."
 
 
 def principals(operators: Iterable[str]) -> list[str]:
@@ -166,5 +174,5 @@ def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
         acls += _topics(me, Operation.WRITE, *own)
         theirs = (shared_topic(operator), incidents_topic(operator))
         acls += _topics(me, Operation.READ, *own, *theirs, CAMERAS)
-        acls.append(_groups(me))
+        acls.append(_groups(me, operator_groups(operator)))
     return frozenset(acls)

@@ -87,8 +87,15 @@ def test_the_archiver_reads_every_operators_frames_and_writes_no_frames() -> Non
 
 def test_groups_are_the_principals_own() -> None:
     groups = {(a.principal, a.name) for a in ACLS if a.resource is Resource.GROUP}
-    assert all(principal == prefix for principal, prefix in groups)
+    assert all(prefix.startswith(principal) for principal, prefix in groups)
     assert all(a.pattern is Pattern.PREFIXED for a in ACLS if a.resource is Resource.GROUP)
+
+
+def test_an_operator_cannot_use_the_groups_of_one_whose_id_starts_the_same() -> None:
+    acls = desired_acls(["stib", "stib-north"])
+    stib = {a.name for a in acls if a.resource is Resource.GROUP and a.principal == "vigie-op-stib"}
+    assert stib == {"vigie-op-stib."}
+    assert not any("vigie-op-stib-north.x".startswith(prefix) for prefix in stib)
 
 
 def test_principals_are_the_admin_the_services_and_one_per_operator() -> None:
