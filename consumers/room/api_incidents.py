@@ -11,6 +11,7 @@ state (open, refused with the reason) shows on `GET /api/incidents/{id}` a momen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -18,13 +19,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field, model_validator
 
+from consumers.archive.audit import draft
 from consumers.archive.evidence import hold_incident
 from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auth import User
 from consumers.room.deps import CurrentUser, Officer, Supervisor
 from consumers.room.picture import IncidentSummary
 from consumers.room.room import Room
+from consumers.room.writer import RoomUnavailable
 from schemas.config import IncidentKind
 from schemas.incident_commands import close_record, open_record, update_record
+from schemas.records import AuditAction
 
 __all__ = ["INCIDENT_ID", "IncidentId", "incidents_router", "new_incident_id"]
 
@@ -125,16 +130,28 @@ class HoldOut(BaseModel):
 def incidents_router(room: Room) -> APIRouter:
     router = APIRouter(prefix="/api/incidents", tags=["incidents"], responses=ERROR_RESPONSES)
 
-    def concerning(user: CurrentUser, incident_id: str) -> IncidentSummary:
+    async def unknown(user: User, incident_id: str, request: str) -> HTTPException:
+        """404, the same for a missing incident and another operator's; audited (a probe is
+        on record for the requester's auditors, and tells no one else anything)."""
+        why = f"no incident {incident_id} for {user.operator}"
+        record = draft(
+            actor=user.name, operator=user.operator, action=AuditAction.REFUSAL, reason=why,
+            incident_id=incident_id, details={"request": request},
+        )  # fmt: skip
+        with contextlib.suppress(RoomUnavailable):
+            await room.writer.audit(record)
+        return HTTPException(404, why)
+
+    async def concerning(user: User, incident_id: str) -> IncidentSummary:
         found = room.picture(user.operator).incident(incident_id)
         if found is None:
-            raise HTTPException(404, f"no incident {incident_id} for {user.operator}")
+            raise await unknown(user, incident_id, "GET")
         return found
 
-    def own_open(user: CurrentUser, incident_id: str) -> IncidentSummary:
+    async def own_open(user: User, incident_id: str, request: str) -> IncidentSummary:
         found = room.picture(user.operator).own_incident(incident_id)
         if found is None:
-            raise HTTPException(404, f"no incident {incident_id} for {user.operator}")
+            raise await unknown(user, incident_id, request)
         if found.status != "open":
             raise HTTPException(409, f"incident {incident_id} is {found.status}")
         return found
@@ -147,8 +164,8 @@ def incidents_router(room: Room) -> APIRouter:
         return [IncidentOut.of(s) for s in reversed(newest)]
 
     @router.get("/{incident_id}")
-    def get_incident(user: CurrentUser, incident_id: IncidentId) -> IncidentOut:
-        return IncidentOut.of(concerning(user, incident_id))
+    async def get_incident(user: CurrentUser, incident_id: IncidentId) -> IncidentOut:
+        return IncidentOut.of(await concerning(user, incident_id))
 
     @router.post("", status_code=202)
     async def open_incident(user: Officer, body: OpenIncident) -> Accepted:
@@ -171,7 +188,7 @@ def incidents_router(room: Room) -> APIRouter:
     @router.patch("/{incident_id}", status_code=202)
     async def move_incident(user: Officer, incident_id: IncidentId, body: MoveIncident) -> Accepted:
         """Move an open incident of the user's operator (a suspect is followed) or resize it."""
-        own_open(user, incident_id)
+        await own_open(user, incident_id, "move")
         record = update_record(
             incident_id=incident_id,
             operator=user.operator,
@@ -187,7 +204,7 @@ def incidents_router(room: Room) -> APIRouter:
     @router.post("/{incident_id}/close", status_code=202)
     async def close_incident(user: Officer, incident_id: IncidentId) -> Accepted:
         """Close: every grant it justified ends at once."""
-        own_open(user, incident_id)
+        await own_open(user, incident_id, "close")
         record = close_record(
             incident_id=incident_id,
             operator=user.operator,
@@ -200,7 +217,7 @@ def incidents_router(room: Room) -> APIRouter:
     async def _hold(user: Supervisor, incident_id: str, body: Reason, release: bool) -> HoldOut:
         found = room.picture(user.operator).own_incident(incident_id)
         if found is None:
-            raise HTTPException(404, f"no incident {incident_id} for {user.operator}")
+            raise await unknown(user, incident_id, "release" if release else "hold")
         results = await hold_incident(
             room.connection,
             incident_id=incident_id,

@@ -219,6 +219,8 @@ async def test_a_pursuit_shares_cameras_live_audited_and_closing_ends_it(
     refusals = [d for d in await _drafts(kafka_bootstrap, people.transit)
                 if d.action is AuditAction.REFUSAL]  # fmt: skip
     assert any(d.camera_id == cams["pc1"] for d in refusals)
+    # Transit's try at the police's pursuit is on record too (for transit's auditors only).
+    assert any(d.incident_id == incident["incident_id"] for d in refusals)
 
 
 async def test_an_incident_that_does_not_concern_an_operator_is_invisible_to_it(
