@@ -10,8 +10,9 @@ uses) and read from the beginning.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -98,3 +99,40 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
     """Every record of ``topic``, partition after partition, each in offset order."""
     by_partition = await read_partitions(bootstrap, topic)
     return [r for p in sorted(by_partition) for r in by_partition[p]]
+
+
+async def follow_topics(
+    bootstrap: str,
+    topics: Iterable[str],
+    handle: Callable[[Any], None],
+    stop: asyncio.Event,
+    *,
+    auth: KafkaAuth | None = None,
+    caught_up: Callable[[], None] | None = None,
+) -> None:
+    """Every record of `topics` from their beginning, then as they come, until `stop`;
+    `caught_up` is called once everything that was there at the start has been handled (a
+    service answers from its state only from then on)."""
+    consumer = reader(bootstrap, auth=auth)
+    await consumer.start()
+    try:
+        tps = [tp for topic in topics for tp in await partitions_of(bootstrap, topic, auth)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        behind = {tp for tp in tps if ends[tp] > 0}
+        if not behind and caught_up is not None:
+            caught_up()
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=300, max_records=500)
+            for records in batch.values():
+                for record in records:
+                    handle(record)
+            if behind:
+                for tp in list(behind):
+                    if await consumer.position(tp) >= ends[tp]:
+                        behind.discard(tp)
+                if not behind and caught_up is not None:
+                    caught_up()
+    finally:
+        await consumer.stop()

@@ -184,6 +184,9 @@ class LiveSocket:
 _pending: set[asyncio.Task[None]] = set()
 
 
+TRY_AGAIN_LATER = 1013
+
+
 def _signed_in(context: RoomContext, socket: WebSocket) -> User | None:
     found = credential(socket.headers.get("authorization"), socket.cookies.get(SESSION_COOKIE))
     try:
@@ -204,6 +207,9 @@ def live_router(room: Room) -> APIRouter:
             return
         if not user.has(Role.VIEWER):
             await socket.close(code=NOT_A_VIEWER)
+            return
+        if not room.ready:  # still reading Kafka's state: try again later (1013)
+            await socket.close(code=TRY_AGAIN_LATER)
             return
         await socket.accept()
         page = LiveSocket(room, user, socket)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
@@ -18,6 +19,7 @@ from consumers.room.live_view import CamerasView
 from consumers.room.picture import OperatorPicture
 from runtime import kafka_clients
 from runtime.identity import KafkaAuth
+from runtime.topic_reader import follow_topics
 from schemas.codec import CAMERA, CAMERA_EVENT, FRAME, INCIDENT_EVENT, DecodeError
 from schemas.headers import HEADER_CAMERA
 from schemas.topics import (
@@ -79,27 +81,26 @@ def _consumer(bootstrap: str, auth: KafkaAuth, *topics: str, reset: str) -> AIOK
 
 
 async def _history(
-    picture: OperatorPicture, bootstrap: str, auth: KafkaAuth, stop: asyncio.Event
+    picture: OperatorPicture,
+    bootstrap: str,
+    auth: KafkaAuth,
+    stop: asyncio.Event,
+    caught_up: Callable[[], None],
 ) -> None:
     """The camera registry and the incident events, from their beginning, then as they come."""
+
+    def handle(record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            if record.topic == CAMERAS:
+                picture.on_registry(CAMERA.decode(record.value or b""))
+            else:
+                picture.on_incident(INCIDENT_EVENT.decode(record.value or b""))
+        except DecodeError as exc:
+            where = f"{record.topic}[{record.partition}]@{record.offset}"
+            logger.warning("%s undecodable: %s", where, exc.reason)
+
     topics = (CAMERAS, incidents_topic(picture.operator))
-    consumer = _consumer(bootstrap, auth, *topics, reset="earliest")
-    await consumer.start()
-    try:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=300, max_records=500)
-            for records in batch.values():
-                for record in records:
-                    try:
-                        if record.topic == CAMERAS:
-                            picture.on_registry(CAMERA.decode(record.value or b""))
-                        else:
-                            picture.on_incident(INCIDENT_EVENT.decode(record.value or b""))
-                    except DecodeError as exc:
-                        where = f"{record.topic}[{record.partition}]@{record.offset}"
-                        logger.warning("%s undecodable: %s", where, exc.reason)
-    finally:
-        await consumer.stop()
+    await follow_topics(bootstrap, topics, handle, stop, auth=auth, caught_up=caught_up)
 
 
 async def _live(
@@ -120,10 +121,14 @@ async def _live(
 
 
 async def follow_operator(
-    picture: OperatorPicture, bootstrap: str, auth: KafkaAuth, stop: asyncio.Event
+    picture: OperatorPicture,
+    bootstrap: str,
+    auth: KafkaAuth,
+    stop: asyncio.Event,
+    caught_up: Callable[[], None] = lambda: None,
 ) -> None:
-    """Feed `picture` until `stop` is set."""
+    """Feed `picture` until `stop` is set; `caught_up` once its history is read."""
     # A task group: when one fails the other is cancelled, and the caller restarts both.
     async with asyncio.TaskGroup() as group:
-        group.create_task(_history(picture, bootstrap, auth, stop))
+        group.create_task(_history(picture, bootstrap, auth, stop, caught_up))
         group.create_task(_live(picture, bootstrap, auth, stop))

@@ -12,15 +12,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from aiokafka import ConsumerRecord
 from minio import Minio
 
 from consumers.room.feeds import follow_operator
 from consumers.room.picture import OperatorPicture
-from consumers.room.writer import RoomWriter
-from runtime import kafka_clients
+from consumers.room.writer import RoomUnavailable, RoomWriter
 from runtime.connection import Connection, as_minio_service, minio_client
 from runtime.credentials import load_operator_credentials
 from runtime.identity import kafka_auth_for
+from runtime.topic_reader import follow_topics
 from schemas.codec import GRANT, DecodeError
 from schemas.config import VigieConfig
 from schemas.errors import VigieError
@@ -43,6 +44,7 @@ class Room:
     writer: RoomWriter = field(init=False)
     _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _caught_up: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.pictures = {
@@ -58,6 +60,9 @@ class Room:
         return self.pictures
 
     def picture(self, operator: str) -> OperatorPicture:
+        """What `operator`'s users may see; RoomUnavailable (503) until the room has read
+        Kafka's state, rather than a refusal it cannot yet justify."""
+        self.require_ready()
         picture = self.pictures.get(operator)
         if picture is None:  # a user of an operator the configuration no longer has
             raise VigieError(f"operator {operator} is not in the configuration")
@@ -103,7 +108,13 @@ class Room:
 
     async def _follow(self, picture: OperatorPicture) -> None:
         auth = kafka_auth_for(operator_principal(picture.operator))
-        await follow_operator(picture, self.connection.kafka_bootstrap, auth, self._stop)
+        await follow_operator(
+            picture,
+            self.connection.kafka_bootstrap,
+            auth,
+            self._stop,
+            caught_up=lambda: self._caught_up.add(picture.operator),
+        )
 
     async def stop(self) -> None:
         self._stop.set()
@@ -127,26 +138,32 @@ class Room:
                 await asyncio.sleep(2.0)
 
     async def _follow_grants(self, stop: asyncio.Event) -> None:
-        consumer = kafka_clients.consumer(
+        def handle(r: ConsumerRecord[bytes, bytes]) -> None:
+            grant_id = (r.key or b"").decode(errors="replace")
+            if r.value is None:  # a tombstone
+                self.grants.pop(grant_id, None)
+                return
+            try:
+                self.grants[grant_id] = GRANT.decode(r.value)
+            except DecodeError as exc:
+                logger.warning("grants@%d undecodable: %s", r.offset, exc.reason)
+
+        await follow_topics(
             self.connection.kafka_bootstrap,
-            GRANTS,
-            client_id="vigie-room-grants",
-            group_id=None,
-            auto_offset_reset="earliest",
+            [GRANTS],
+            handle,
+            stop,
+            caught_up=lambda: self._caught_up.add(GRANTS),
         )
-        await consumer.start()
-        try:
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=300, max_records=500)
-                for records in batch.values():
-                    for r in records:
-                        grant_id = (r.key or b"").decode(errors="replace")
-                        if r.value is None:  # a tombstone
-                            self.grants.pop(grant_id, None)
-                            continue
-                        try:
-                            self.grants[grant_id] = GRANT.decode(r.value)
-                        except DecodeError as exc:
-                            logger.warning("grants@%d undecodable: %s", r.offset, exc.reason)
-        finally:
-            await consumer.stop()
+
+    # ------------------------------------------------------------------ readiness
+
+    @property
+    def ready(self) -> bool:
+        """Whether the grants and every operator's history have been read up to where they
+        stood at the start: before that, an answer from this state could be a false refusal."""
+        return self._caught_up >= {GRANTS, *self.pictures}
+
+    def require_ready(self) -> None:
+        if not self.ready:
+            raise RoomUnavailable("the room is still reading Kafka's state; try again shortly")

@@ -54,6 +54,8 @@ class FakeWriter:
 class FakeRoom:
     """What the live socket uses of the room: each operator's picture and the writer."""
 
+    ready = True  # the room has read Kafka's state
+
     def __init__(self) -> None:
         self.writer = FakeWriter()
         self.grants: list[Grant] = []
