@@ -17,12 +17,13 @@ from pathlib import Path
 
 from runtime import connection
 from runtime.credentials import load_kafka_user
-from schemas.security import ADMIN, operator_principal
+from schemas.security import ADMIN, camera_principal, operator_principal
 
 __all__ = [
     "KafkaAuth",
     "act_as",
     "act_as_admin",
+    "act_as_cameras",
     "act_as_operator",
     "current_principal",
     "kafka_auth",
@@ -48,6 +49,11 @@ def act_as(principal: str) -> None:
 
 def act_as_operator(operator: str) -> None:
     act_as(operator_principal(operator))
+
+
+def act_as_cameras(operator: str) -> None:
+    """The camera adapters of `operator`: they write its frames and events, read nothing."""
+    act_as(camera_principal(operator))
 
 
 def act_as_admin() -> None:

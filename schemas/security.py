@@ -15,8 +15,11 @@ Principals (SCRAM users):
   ``incident-commands`` (with the user and operator it authenticated) besides the admin, a
   writer of ``audit-drafts`` (every view, playback and refusal, before the act); reads
   ``grants`` for the archive grant check. It reads each operator's topics as that operator.
-- ``vigie-op-<operator>``: an operator's adapters and the room acting for it. Writes its own
-  ``frames.`` and ``camera-events.`` topics; reads its own
+- ``vigie-cam-<operator>``: an operator's camera adapters, out in the field: writes its own
+  ``frames.`` and ``camera-events.`` topics and reads nothing, so a stolen adapter credential
+  shows no other operator's shared frames and no incident.
+- ``vigie-op-<operator>``: what the room reads for the operator's users. Writes nothing; reads
+  its own
   topics, ``shared.<operator>``, ``incidents.<operator>`` (the incident events that concern it)
   and the camera registry. Never another operator's frames, shared frames or incidents, never
   the audit chain. The full ``incidents`` stream is for the admin's tooling only.
@@ -64,6 +67,7 @@ __all__ = [
     "Operation",
     "Pattern",
     "Resource",
+    "camera_principal",
     "desired_acls",
     "operator_groups",
     "operator_principal",
@@ -88,6 +92,11 @@ MINIO_AUDITOR = AUDITOR
 
 def operator_principal(operator: str) -> str:
     return f"vigie-op-{operator}"
+
+
+def camera_principal(operator: str) -> str:
+    """The principal of `operator`'s camera adapters (write-only)."""
+    return f"vigie-cam-{operator}"
 
 
 class Resource(StrEnum):
@@ -142,8 +151,16 @@ def operator_groups(operator: str) -> str:
 
 def principals(operators: Iterable[str]) -> list[str]:
     """Every principal an installation with these operators needs (the admin first)."""
-    ops = (operator_principal(o) for o in sorted(set(operators)))
-    return [ADMIN, POLICY, ARCHIVER, AUDITOR, ROOM, *ops]
+    ops = sorted(set(operators))
+    return [
+        ADMIN,
+        POLICY,
+        ARCHIVER,
+        AUDITOR,
+        ROOM,
+        *(camera_principal(o) for o in ops),
+        *(operator_principal(o) for o in ops),
+    ]
 
 
 def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
@@ -171,7 +188,7 @@ def desired_acls(operators: Iterable[str]) -> frozenset[Acl]:
     for operator in sorted(set(operators)):
         me = operator_principal(operator)
         own = (frames_topic(operator), camera_events_topic(operator))
-        acls += _topics(me, Operation.WRITE, *own)
+        acls += _topics(camera_principal(operator), Operation.WRITE, *own)
         theirs = (shared_topic(operator), incidents_topic(operator))
         acls += _topics(me, Operation.READ, *own, *theirs, CAMERAS)
         acls.append(_groups(me, operator_groups(operator)))

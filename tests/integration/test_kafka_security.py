@@ -22,7 +22,7 @@ import pytest
 
 from runtime import connection
 from runtime.credentials import load_kafka_user
-from schemas.security import operator_principal
+from schemas.security import camera_principal, operator_principal
 from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic, incidents_topic, shared_topic
 from vigie.provisioning import provision_operator_topics
 
@@ -48,8 +48,8 @@ async def operators(kafka_bootstrap: str) -> tuple[str, str]:
     return a, b
 
 
-def _credentials(operator: str) -> list[str]:
-    user = load_kafka_user(connection.state_dir(), operator_principal(operator))
+def _credentials(operator: str, principal: str | None = None) -> list[str]:
+    user = load_kafka_user(connection.state_dir(), principal or operator_principal(operator))
     assert user is not None
     return ["-X", f"sasl.username={user.username}", "-X", f"sasl.password={user.password}"]
 
@@ -73,17 +73,25 @@ def _kcat(
 SASL = ["-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=SCRAM-SHA-512"]
 
 
-def test_an_operator_reads_and_writes_its_own_frames(
+def test_an_operators_cameras_write_and_its_reader_reads_its_own_frames(
     kcat_env: dict[str, str], kafka_bootstrap: str, operators: tuple[str, str]
 ) -> None:
-    """The control: the refusals below are the ACLs, not a broken connection."""
+    """The control: the refusals below are the ACLs, not a broken connection. The cameras'
+    principal writes and reads nothing; the operator's reads and writes nothing."""
     a, _ = operators
-    auth = [*SASL, *_credentials(a)]
-    out = _kcat(kcat_env, kafka_bootstrap, "-P", "-t", frames_topic(a), auth=auth, stdin="x\n")
+    cams = [*SASL, *_credentials(a, camera_principal(a))]
+    reader = [*SASL, *_credentials(a)]
+    out = _kcat(kcat_env, kafka_bootstrap, "-P", "-t", frames_topic(a), auth=cams, stdin="x\n")
     assert "ERROR" not in out, out
     assert "failed" not in out, out
-    out = _kcat(kcat_env, kafka_bootstrap, "-C", "-t", frames_topic(a), "-c", "1", auth=auth)
+    out = _kcat(kcat_env, kafka_bootstrap, "-C", "-t", frames_topic(a), "-c", "1", auth=reader)
     assert out.splitlines()[0] == "x", out
+    for topic in (frames_topic(a), shared_topic(a), incidents_topic(a)):
+        out = _kcat(kcat_env, kafka_bootstrap, *READ, topic, auth=cams)
+        assert TOPIC_REFUSED in out, (topic, out)
+    out = _kcat(kcat_env, kafka_bootstrap, "-P", "-t", frames_topic(a), auth=reader,
+                stdin="forged\n")  # fmt: skip
+    assert TOPIC_REFUSED in out, out
 
 
 TOPIC_REFUSED = "Topic authorization failed"

@@ -12,6 +12,7 @@ from schemas.security import (
     Operation,
     Pattern,
     Resource,
+    camera_principal,
     desired_acls,
     operator_principal,
     principals,
@@ -43,8 +44,14 @@ def _allowed(principal: str, operation: Operation, topic: str) -> bool:
 
 
 def test_an_operator_writes_and_reads_its_own_frames_only() -> None:
-    stib = operator_principal("stib")
-    assert _allowed(stib, Operation.WRITE, "frames.stib")
+    """Its cameras write, the room reads for its users: two principals, so that a camera's
+    credential stolen in the street reads nothing."""
+    stib, cams = operator_principal("stib"), camera_principal("stib")
+    assert _allowed(cams, Operation.WRITE, "frames.stib")
+    assert not _allowed(cams, Operation.READ, "frames.stib")
+    assert not _allowed(cams, Operation.READ, shared_topic("stib"))
+    assert not _allowed(cams, Operation.READ, incidents_topic("stib"))
+    assert not _allowed(stib, Operation.WRITE, "frames.stib")
     assert _allowed(stib, Operation.READ, "frames.stib")
     assert _allowed(stib, Operation.READ, shared_topic("stib"))
     assert not _allowed(stib, Operation.READ, "frames.police-x")
@@ -105,6 +112,8 @@ def test_principals_are_the_admin_the_services_and_one_per_operator() -> None:
         ARCHIVER,
         AUDITOR,
         ROOM,
+        "vigie-cam-police-x",
+        "vigie-cam-stib",
         "vigie-op-police-x",
         "vigie-op-stib",
     ]

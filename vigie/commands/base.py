@@ -13,7 +13,6 @@ __all__ = [
     "EXAMPLE_CONFIG",
     "Handler",
     "Subparsers",
-    "act_as_operator",
     "act_as_tooling",
     "actor",
     "add",
@@ -65,13 +64,6 @@ def moment(text: str) -> datetime:
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add Z or +01:00")
     return value
-
-
-def act_as_operator(operator: str) -> None:
-    """Kafka clients of this command authenticate as `operator`'s principal."""
-    from runtime.identity import act_as_operator as act
-
-    act(operator)
 
 
 def act_as_tooling() -> None:

@@ -11,12 +11,13 @@ from vigie.commands.base import Subparsers, act_as_tooling, add, config_arg, gro
 
 def _cameras_run(args: argparse.Namespace) -> int:
     from producers import runner
-    from runtime.identity import act_as_operator
+    from runtime.identity import act_as_cameras
 
-    # An operator's adapters write with its own credentials; adapters of several operators in
-    # one process act as whoever VIGIE_PRINCIPAL names (the broker refuses what it may not do).
+    # An operator's adapters write with their own write-only credentials; adapters of several
+    # operators in one process act as whoever VIGIE_PRINCIPAL names (the broker refuses what
+    # it may not do).
     if args.operator and len(set(args.operator)) == 1:
-        act_as_operator(args.operator[0])
+        act_as_cameras(args.operator[0])
     return runner.main(args.config, operators=args.operator, seconds=args.seconds)
 
 
