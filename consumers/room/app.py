@@ -38,7 +38,7 @@ from consumers.room.deps import (
     room_context,
 )
 from consumers.room.page import LEAFLET_DIR, MapSettings, install_page
-from consumers.room.ratelimit import LoginLimiter
+from consumers.room.ratelimit import LoginLimiter, attempt_keys
 from consumers.room.security import (
     SECURITY_HEADERS,
     CsrfMiddleware,
@@ -118,8 +118,8 @@ def _session_router() -> APIRouter:
         # design) does not hold up other requests.
         context = room_context(request)
         address = request.client.host if request.client else "unknown"
-        keys = (f"user:{body.user}", f"addr:{address}")
-        wait = context.limiter.retry_after(keys)
+        keys = attempt_keys(body.user, address)
+        wait, began = context.limiter.begin(keys)
         if wait is not None:
             logger.warning(
                 "room sign-in of %s from %s refused: too many failures", body.user, address
@@ -130,11 +130,10 @@ def _session_router() -> APIRouter:
                 headers={"Retry-After": str(max(1, math.ceil(wait.total_seconds())))},
             )
         user = context.authenticator.authenticate(body.user, body.password)
+        context.limiter.settle(keys, began, succeeded=user is not None)
         if user is None:
-            context.limiter.failed(keys)
             logger.warning("room sign-in of %s from %s failed", body.user, address)
             raise HTTPException(401, "wrong user name or password")
-        context.limiter.succeeded(keys[0])
         token, session = context.sessions.create(
             user=user.name, operator=user.operator, roles=user.roles
         )

@@ -1,5 +1,12 @@
 """Login rate limiting: after `max_failures` failed logins within `window`, for one user name
-or one client address, further attempts are refused until the oldest failure leaves the window.
+from one client address or for one client address, further attempts are refused until the
+oldest failure leaves the window. A user name alone has a much higher ceiling
+(`name_max_failures`): enough to stop a guessing campaign spread over many addresses, not so
+low that anyone can lock an officer out in the middle of an incident by typing wrong passwords
+for her name.
+
+An attempt is counted when it starts (`begin`), not when its password has been checked: many
+attempts sent at once cannot all slip under the limit while the (deliberately slow) checks run.
 
 `retry_after` is the pure decision; `LoginLimiter` keeps the failures per key in memory with an
 injected clock (the room runs as one process).
@@ -12,7 +19,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["LoginLimiter", "retry_after"]
+__all__ = ["LoginLimiter", "attempt_keys", "retry_after"]
+
+NAME_KEY = "user:"
+USER_AT_ADDRESS_KEY = "user@addr:"
+
+
+def attempt_keys(name: str, address: str) -> tuple[str, str, str]:
+    """What one sign-in attempt counts against: the name from this address, the address, the
+    name anywhere (the last with the higher ceiling)."""
+    return (f"{USER_AT_ADDRESS_KEY}{name}@{address}", f"addr:{address}", f"{NAME_KEY}{name}")
+
 
 Clock = Callable[[], datetime]
 
@@ -41,41 +58,71 @@ class LoginLimiter:
         self,
         *,
         max_failures: int = 5,
+        name_max_failures: int = 50,
         window: timedelta = timedelta(minutes=5),
         clock: Clock = _utcnow,
         max_keys: int = 100_000,
     ) -> None:
         self.max_failures = max_failures
+        self.name_max_failures = name_max_failures
         self.window = window
         self._clock = clock
         self._max_keys = max_keys
         self._failures: dict[str, deque[datetime]] = {}
         self._lock = threading.Lock()
 
+    def _limit(self, key: str) -> int:
+        return self.name_max_failures if key.startswith(NAME_KEY) else self.max_failures
+
+    def _wait(self, keys: Iterable[str], now: datetime) -> timedelta | None:
+        waits = [
+            retry_after(
+                self._failures.get(key, ()), now, max_failures=self._limit(key), window=self.window
+            )
+            for key in keys
+        ]
+        found = [w for w in waits if w is not None]
+        return max(found) if found else None
+
     def retry_after(self, keys: Iterable[str]) -> timedelta | None:
         """The longest wait any of `keys` imposes, None if an attempt is allowed now."""
         now = self._clock()
         with self._lock:
-            waits = [
-                retry_after(
-                    self._failures.get(key, ()),
-                    now,
-                    max_failures=self.max_failures,
-                    window=self.window,
-                )
-                for key in keys
-            ]
-        found = [w for w in waits if w is not None]
-        return max(found) if found else None
+            return self._wait(keys, now)
+
+    def begin(self, keys: Sequence[str]) -> tuple[timedelta | None, datetime]:
+        """Check and count an attempt at once: (the wait, None if allowed; its time). An
+        allowed attempt counts as a failure until `settle` says it succeeded."""
+        now = self._clock()
+        with self._lock:
+            wait = self._wait(keys, now)
+            if wait is None:
+                self._record(keys, now)
+            return wait, now
+
+    def settle(self, keys: Sequence[str], at: datetime, *, succeeded: bool) -> None:
+        """The attempt begun `at` is over: a success clears the failures of the name keys and
+        takes this attempt back from the others (an address's earlier failures stay)."""
+        if not succeeded:
+            return
+        with self._lock:
+            for key in keys:
+                if key.startswith(NAME_KEY) or key.startswith(USER_AT_ADDRESS_KEY):
+                    self._failures.pop(key, None)
+                elif (times := self._failures.get(key)) is not None and at in times:
+                    times.remove(at)
 
     def failed(self, keys: Iterable[str]) -> None:
         now = self._clock()
         with self._lock:
-            if len(self._failures) >= self._max_keys:
-                self._forget_old(now)
-            for key in keys:
-                times = self._failures.setdefault(key, deque(maxlen=self.max_failures))
-                times.append(now)
+            self._record(keys, now)
+
+    def _record(self, keys: Iterable[str], now: datetime) -> None:
+        if len(self._failures) >= self._max_keys:
+            self._forget_old(now)
+        for key in keys:
+            times = self._failures.setdefault(key, deque(maxlen=self._limit(key)))
+            times.append(now)
 
     def succeeded(self, key: str) -> None:
         """A right password clears its user name's failures (never an address's: one valid
