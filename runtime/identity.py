@@ -17,14 +17,13 @@ from pathlib import Path
 
 from runtime import connection
 from runtime.credentials import load_kafka_user
-from schemas.security import ADMIN, camera_principal, operator_principal
+from schemas.security import ADMIN, camera_principal
 
 __all__ = [
     "KafkaAuth",
     "act_as",
     "act_as_admin",
     "act_as_cameras",
-    "act_as_operator",
     "current_principal",
     "kafka_auth",
 ]
@@ -45,10 +44,6 @@ def act_as(principal: str) -> None:
     """This process acts as `principal` from now on (its clients authenticate as it)."""
     global _acting_as
     _acting_as = principal
-
-
-def act_as_operator(operator: str) -> None:
-    act_as(operator_principal(operator))
 
 
 def act_as_cameras(operator: str) -> None:

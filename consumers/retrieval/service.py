@@ -118,12 +118,11 @@ async def retrieve(
     actor: str,
     reason: str,
     out_dir: Path | None = None,
-    list_only: bool = False,
     lifetime: timedelta = URL_LIFETIME,
     grants: Mapping[str, Grant] | None = None,
 ) -> Retrieved:
     """The chunks of ``owner``'s camera over [start, end) for ``requester``, as presigned URLs
-    (default), files in ``out_dir``, or just listed; RetrievalRefused if not allowed. Audited
+    (default) or files in ``out_dir``; RetrievalRefused if not allowed. Audited
     either way. ``grants``: the latest grants by id when the caller has read them already
     (an export of many windows reads the topic once)."""
     if requester == owner:
@@ -154,7 +153,7 @@ async def retrieve(
     details = {
         "from": start.isoformat(),
         "to": end.isoformat(),
-        "mode": "list" if list_only else ("files" if out_dir else "presigned-urls"),
+        "mode": "files" if out_dir else "presigned-urls",
         "decision": decision.reason,
     }
     if decision.grant_ids:
@@ -199,9 +198,5 @@ async def retrieve(
             )
         ],
     )
-    clips = (
-        [Clip(c) for c in chunks]
-        if list_only
-        else await asyncio.to_thread(_fetch, client, chunks, out_dir, lifetime)
-    )
+    clips = await asyncio.to_thread(_fetch, client, chunks, out_dir, lifetime)
     return Retrieved(decision, tuple(clips))

@@ -22,8 +22,9 @@ from urllib3 import BaseHTTPResponse
 
 from consumers.archive.catalog import MAX_WINDOW, StoredChunk, chunks_between
 from consumers.retrieval.access import archive_access, touches
-from consumers.room.api_cameras import CameraId, audited, refuse
+from consumers.room.api_cameras import CameraId
 from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auditing import audited, refuse
 from consumers.room.auth import User
 from consumers.room.deps import Viewer
 from consumers.room.room import Room
@@ -125,18 +126,7 @@ def archive_router(room: Room) -> APIRouter:
     ) -> StreamingResponse:
         """One archived chunk's video, audited before it is sent."""
         client, chunk, owner = await authorised_chunk(room, user, camera_id, window, part)
-        await audited(
-            room,
-            user,
-            AuditAction.ARCHIVE_RETRIEVAL,
-            "playback",
-            camera_id=camera_id,
-            subject_operator=owner,
-            mode="playback",
-            chunk=chunk.video_key,
-            video_sha256=str(chunk.manifest.get("video_sha256", "")),
-            grants=",".join(_grant_ids(room, user.operator, camera_id, *chunk.captured_span())),
-        )
+        await audit_chunk(room, user, chunk, owner, mode="playback")
         response = await asyncio.to_thread(client.get_object, chunk.bucket, chunk.video_key)
         return StreamingResponse(
             _body(response),
@@ -160,6 +150,17 @@ def _grant_ids(
         requester=requester, owner=owner, camera_id=camera_id, start=start, end=end,
         grants=list(room.grants.values()),
     ).grant_ids  # fmt: skip
+
+
+async def audit_chunk(room: Room, user: User, chunk: StoredChunk, owner: str, *, mode: str) -> None:
+    """Audit handing out one chunk (played as it is, or replayed), before its first byte."""
+    span = chunk.captured_span()
+    await audited(
+        room, user, AuditAction.ARCHIVE_RETRIEVAL, "playback", camera_id=chunk.camera_id,
+        subject_operator=owner, mode=mode, chunk=chunk.video_key,
+        video_sha256=str(chunk.manifest.get("video_sha256", "")),
+        grants=",".join(_grant_ids(room, user.operator, chunk.camera_id, *span)),
+    )  # fmt: skip
 
 
 async def archive_reader(

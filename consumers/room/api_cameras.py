@@ -10,7 +10,6 @@ itself when the camera's grant ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated
@@ -19,8 +18,14 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from consumers.archive.audit import draft
 from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auditing import (
+    audited,
+    live_grant_ids,
+    live_view_ended,
+    live_view_started,
+    refuse,
+)
 from consumers.room.auth import User
 from consumers.room.deps import (
     Credential,
@@ -32,7 +37,6 @@ from consumers.room.deps import (
 from consumers.room.pacing import Pacer
 from consumers.room.roles import Role
 from consumers.room.room import Room
-from consumers.room.writer import AuditUnavailable
 from schemas.records import AuditAction
 
 __all__ = ["CAMERA_ID", "CameraId", "cameras_router", "refuse"]
@@ -61,32 +65,6 @@ class CameraOut(BaseModel):
     motion: bool
     tamper: str | None = None
     last_frame_at: datetime | None
-
-
-async def audited(room: Room, user: User, action: AuditAction, reason: str, **fields: str) -> None:
-    """Write the audit draft of an act before it happens; 503 if it cannot be written."""
-    details = {k: v for k, v in fields.items() if k not in {"camera_id", "subject_operator"}}
-    try:
-        await room.writer.audit(
-            draft(
-                actor=user.name,
-                operator=user.operator,
-                action=action,
-                reason=reason,
-                subject_operator=fields.get("subject_operator"),
-                camera_id=fields.get("camera_id"),
-                details=details,
-            )
-        )
-    except AuditUnavailable as exc:
-        raise HTTPException(503, str(exc)) from exc
-
-
-async def refuse(room: Room, user: User, status: int, why: str, **fields: str) -> HTTPException:
-    """A refusal, audited (a failure to audit it still refuses)."""
-    with contextlib.suppress(HTTPException):
-        await audited(room, user, AuditAction.REFUSAL, why, **fields)
-    return HTTPException(status, why)
 
 
 def cameras_router(room: Room) -> APIRouter:
@@ -155,7 +133,7 @@ def cameras_router(room: Room) -> APIRouter:
             subject_operator=owner,
             view="snapshot",
             frame_time=live.capture_time.isoformat() if live.capture_time else "",
-            grants=_grant_ids(room, user, camera_id),
+            grants=live_grant_ids(room, user, camera_id),
         )
         if room.picture(user.operator).frame(camera_id) is None:  # revoked while auditing
             raise HTTPException(403, f"camera {camera_id} is no longer shared")
@@ -179,17 +157,7 @@ def cameras_router(room: Room) -> APIRouter:
         is no longer shared with the user's operator. Start and end are audited. Each part
         carries `X-Capture-Time` (the frame's capture time, ISO 8601 UTC)."""
         owner = await visible(user, camera_id, "live view")
-        await audited(
-            room,
-            user,
-            AuditAction.LIVE_VIEW,
-            "live view started",
-            camera_id=camera_id,
-            subject_operator=owner,
-            view="live",
-            phase="start",
-            grants=_grant_ids(room, user, camera_id),
-        )
+        await live_view_started(room, user, camera_id, owner)
         context = room_context(request)
         credential_ = Credential(signed_in.token, by_cookie=False)
 
@@ -206,11 +174,6 @@ def cameras_router(room: Room) -> APIRouter:
         )
 
     return router
-
-
-def _grant_ids(room: Room, user: User, camera_id: str) -> str:
-    """Why a shared camera may be seen: the live grants in force (none for an own camera)."""
-    return ",".join(g.grant_id for g in room.picture(user.operator).live_grants(camera_id))
 
 
 async def _frames(
@@ -255,20 +218,4 @@ async def _frames(
                 )
             await asyncio.sleep(LIVE_POLL_S)
     finally:
-        # The end cannot be audited before it happens: it is written as soon as it does, in a
-        # task of its own (the stream's own task may be cancelled as the client leaves).
-        record = draft(
-            actor=user.name,
-            operator=user.operator,
-            action=AuditAction.LIVE_VIEW,
-            reason=f"live view ended: {why}",
-            subject_operator=owner,
-            camera_id=camera_id,
-            details={"view": "live", "phase": "end", "frames": str(sent)},
-        )
-        task = asyncio.create_task(room.writer.audit(record))
-        _pending.add(task)
-        task.add_done_callback(_pending.discard)
-
-
-_pending: set[asyncio.Task[None]] = set()
+        live_view_ended(room, user, camera_id, owner, why, sent)

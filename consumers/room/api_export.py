@@ -26,9 +26,9 @@ from pydantic import BaseModel
 
 from consumers.archive.evidence import RECEIPT, export_incident
 from consumers.retrieval.service import RetrievalRefused
-from consumers.room.api_cameras import audited
 from consumers.room.api_incidents import IncidentId, Reason
 from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auditing import audited
 from consumers.room.deps import Supervisor
 from consumers.room.room import Room
 from schemas.records import AuditAction

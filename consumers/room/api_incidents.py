@@ -11,7 +11,6 @@ state (open, refused with the reason) shows on `GET /api/incidents/{id}` a momen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -19,17 +18,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field, model_validator
 
-from consumers.archive.audit import draft
 from consumers.archive.evidence import hold_incident
 from consumers.room.app import ERROR_RESPONSES
+from consumers.room.auditing import refuse
 from consumers.room.auth import User
 from consumers.room.deps import CurrentUser, Officer, Supervisor
 from consumers.room.picture import IncidentSummary
 from consumers.room.room import Room
-from consumers.room.writer import RoomUnavailable
 from schemas.config import IncidentKind
 from schemas.incident_commands import close_record, open_record, update_record
-from schemas.records import AuditAction
 
 __all__ = ["INCIDENT_ID", "IncidentId", "incidents_router", "new_incident_id"]
 
@@ -134,13 +131,7 @@ def incidents_router(room: Room) -> APIRouter:
         """404, the same for a missing incident and another operator's; audited (a probe is
         on record for the requester's auditors, and tells no one else anything)."""
         why = f"no incident {incident_id} for {user.operator}"
-        record = draft(
-            actor=user.name, operator=user.operator, action=AuditAction.REFUSAL, reason=why,
-            incident_id=incident_id, details={"request": request},
-        )  # fmt: skip
-        with contextlib.suppress(RoomUnavailable):
-            await room.writer.audit(record)
-        return HTTPException(404, why)
+        return await refuse(room, user, 404, why, incident_id=incident_id, request=request)
 
     async def concerning(user: User, incident_id: str) -> IncidentSummary:
         found = room.picture(user.operator).incident(incident_id)

@@ -31,13 +31,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from consumers.archive.audit import draft
-from consumers.room.api_cameras import CAMERA_ID, LIVE_POLL_S, audited, refuse
+from consumers.room.api_cameras import CAMERA_ID, LIVE_POLL_S
+from consumers.room.auditing import live_view_ended, live_view_started, refuse
 from consumers.room.auth import Role, User
 from consumers.room.deps import SESSION_COOKIE, RoomContext, credential, resolve_session
 from consumers.room.pacing import Pacer
 from consumers.room.room import Room
-from schemas.records import AuditAction
 
 __all__ = ["SESSION_CHECK_S", "live_router"]
 
@@ -118,10 +117,7 @@ class LiveSocket:
                     f" {self.user.operator} now",
                     camera_id=camera_id, subject_operator=owner,
                 )  # fmt: skip
-            await audited(
-                self.room, self.user, AuditAction.LIVE_VIEW, "live view started",
-                camera_id=camera_id, subject_operator=owner, view="live", phase="start",
-            )  # fmt: skip
+            await live_view_started(self.room, self.user, camera_id, owner)
         except HTTPException as exc:
             await self.refused(camera_id, str(exc.detail))
             return
@@ -135,18 +131,7 @@ class LiveSocket:
         watch = self.watches.pop(camera_id, None)
         if watch is None:
             return
-        record = draft(
-            actor=self.user.name,
-            operator=self.user.operator,
-            action=AuditAction.LIVE_VIEW,
-            reason=f"live view ended: {why}",
-            subject_operator=watch.owner,
-            camera_id=camera_id,
-            details={"view": "live", "phase": "end", "frames": str(watch.sent)},
-        )
-        task = asyncio.create_task(self.room.writer.audit(record))
-        _pending.add(task)
-        task.add_done_callback(_pending.discard)
+        live_view_ended(self.room, self.user, camera_id, watch.owner, why, watch.sent)
 
     async def send_due(self, now: float) -> None:
         for camera_id, watch in list(self.watches.items()):
@@ -179,9 +164,6 @@ class LiveSocket:
     def end_all(self, why: str) -> None:
         for camera_id in list(self.watches):
             self.end(camera_id, why)
-
-
-_pending: set[asyncio.Task[None]] = set()
 
 
 TRY_AGAIN_LATER = 1013

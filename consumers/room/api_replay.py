@@ -19,13 +19,12 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from minio import Minio
 
-from consumers.room.api_archive import WINDOW, authorised_chunk
-from consumers.room.api_cameras import BOUNDARY, CameraId, audited
+from consumers.room.api_archive import WINDOW, audit_chunk, authorised_chunk
+from consumers.room.api_cameras import BOUNDARY, CameraId
 from consumers.room.app import ERROR_RESPONSES
 from consumers.room.deps import Viewer
 from consumers.room.replay import ReplayFrame, UnreadableChunk, jpeg_frames, schedule
 from consumers.room.room import Room
-from schemas.records import AuditAction
 
 __all__ = ["replay_router"]
 
@@ -56,17 +55,7 @@ def replay_router(room: Room) -> APIRouter:
             )
         if int(chunk.manifest.get("video_bytes", 0)) > MAX_CHUNK_BYTES:
             raise HTTPException(413, "this chunk is too large to replay")
-        await audited(
-            room,
-            user,
-            AuditAction.ARCHIVE_RETRIEVAL,
-            "playback",
-            camera_id=camera_id,
-            subject_operator=owner,
-            mode="replay",
-            chunk=chunk.video_key,
-            video_sha256=str(chunk.manifest.get("video_sha256", "")),
-        )
+        await audit_chunk(room, user, chunk, owner, mode="replay")
         data = await asyncio.to_thread(_read, client, chunk.bucket, chunk.video_key)
         try:
             frames = await asyncio.to_thread(jpeg_frames, data)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from consumers.room.live_view import CamerasView, LiveCamera
 from schemas.records import Camera, Grant, GrantStatus, IncidentEvent, IncidentEventKind
 
-__all__ = ["IncidentSummary", "OperatorPicture", "summarise"]
+__all__ = ["IncidentSummary", "OperatorPicture"]
 
 
 _UNDER_WAY = (
@@ -53,13 +53,6 @@ class IncidentSummary:
 
 
 TRAIL_LENGTH = 500
-
-
-def summarise(events: Iterable[IncidentEvent]) -> dict[str, IncidentSummary]:
-    incidents: dict[str, IncidentSummary] = {}
-    for e in events:
-        _apply(incidents, e)
-    return incidents
 
 
 def _apply(incidents: dict[str, IncidentSummary], e: IncidentEvent) -> IncidentSummary:
@@ -114,30 +107,27 @@ class OperatorPicture:
 
     # ------------------------------------------------------------------ deciding
 
+    def _shows(self, grant: Grant, at: datetime) -> bool:
+        """A grant lets this operator see its camera live at `at`: active, live, to it, from
+        the camera's owner, within its validity (an archive-only grant shows nothing, and an
+        expired one nothing either, even before the policy revokes it)."""
+        return (
+            grant.grantee_operator == self.operator
+            and grant.status is GrantStatus.ACTIVE
+            and grant.live
+            and grant.valid_from <= at < grant.valid_until
+            and grant.owner_operator == self.owner_of(grant.camera_id)
+        )
+
     def live_grants(self, camera_id: str, now: datetime | None = None) -> list[Grant]:
-        """The grants that let this operator see `camera_id` live now: active, live, to it,
-        from the camera's owner, within their validity (an archive-only grant shows nothing,
-        and an expired one nothing either, even before the policy revokes it)."""
+        """The grants that let this operator see `camera_id` live now."""
         at = now or datetime.now(UTC)
-        owner = self.owner_of(camera_id)
-        return [
-            g
-            for g in self.grants()
-            if g.camera_id == camera_id
-            and g.grantee_operator == self.operator
-            and g.owner_operator == owner
-            and g.status is GrantStatus.ACTIVE
-            and g.live
-            and g.valid_from <= at < g.valid_until
-        ]
+        return [g for g in self.grants() if g.camera_id == camera_id and self._shows(g, at)]
 
     def granted(self) -> set[str]:
         """Other operators' cameras shared live with this operator now."""
-        return {
-            g.camera_id
-            for g in self.grants()
-            if g.grantee_operator == self.operator and self.live_grants(g.camera_id)
-        }
+        at = datetime.now(UTC)
+        return {g.camera_id for g in self.grants() if self._shows(g, at)}
 
     def owner_of(self, camera_id: str) -> str | None:
         camera = self.view.registry.get(camera_id)

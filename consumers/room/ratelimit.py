@@ -112,23 +112,12 @@ class LoginLimiter:
                 elif (times := self._failures.get(key)) is not None and at in times:
                     times.remove(at)
 
-    def failed(self, keys: Iterable[str]) -> None:
-        now = self._clock()
-        with self._lock:
-            self._record(keys, now)
-
     def _record(self, keys: Iterable[str], now: datetime) -> None:
         if len(self._failures) >= self._max_keys:
             self._forget_old(now)
         for key in keys:
             times = self._failures.setdefault(key, deque(maxlen=self._limit(key)))
             times.append(now)
-
-    def succeeded(self, key: str) -> None:
-        """A right password clears its user name's failures (never an address's: one valid
-        account must not reset the count of an address that guesses others)."""
-        with self._lock:
-            self._failures.pop(key, None)
 
     def _forget_old(self, now: datetime) -> None:
         """Bounded memory: keys out of the window go, then the oldest if still too many."""

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,12 +52,9 @@ class Room:
         }
         self.writer = RoomWriter(self.connection.kafka_bootstrap)
 
-    def _grants_now(self) -> list[Grant]:
-        return list(self.grants.values())
-
-    @property
-    def operators(self) -> Mapping[str, OperatorPicture]:
-        return self.pictures
+    def _grants_now(self) -> Iterable[Grant]:
+        # A view, not a copy: every live stream asks many times a second.
+        return self.grants.values()
 
     def picture(self, operator: str) -> OperatorPicture:
         """What `operator`'s users may see; RoomUnavailable (503) until the room has read

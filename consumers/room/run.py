@@ -18,7 +18,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from consumers.archive.audit import draft
 from consumers.room.api_archive import archive_router
 from consumers.room.api_audit import audit_router
 from consumers.room.api_cameras import cameras_router
@@ -27,6 +26,7 @@ from consumers.room.api_incidents import incidents_router
 from consumers.room.api_live import live_router
 from consumers.room.api_replay import replay_router
 from consumers.room.app import build_app
+from consumers.room.auditing import record_refusal
 from consumers.room.auth import LocalAuthenticator
 from consumers.room.page import map_settings_from_env
 from consumers.room.room import Room
@@ -37,7 +37,6 @@ from runtime.connection import Connection
 from runtime.connection import load as load_connection
 from schemas.config import VigieConfig
 from schemas.errors import VigieError
-from schemas.records import AuditAction
 
 __all__ = ["ServerTls", "domain_routers", "make_app", "serve"]
 
@@ -108,15 +107,8 @@ def make_app(
         what they concern, `api_cameras.refuse`)."""
         user = getattr(request.state, "refused_user", None)
         if isinstance(exc, StarletteHTTPException) and exc.status_code == 403 and user:
-            record = draft(
-                actor=user.name,
-                operator=user.operator,
-                action=AuditAction.REFUSAL,
-                reason=str(exc.detail),
-                details={"request": f"{request.method} {request.url.path}"},
-            )
-            with contextlib.suppress(RoomUnavailable):
-                await room.writer.audit(record)
+            request_line = f"{request.method} {request.url.path}"
+            await record_refusal(room, user, str(exc.detail), request=request_line)
         answered = answer_http_error(request, exc)
         return await answered if inspect.isawaitable(answered) else answered
 

@@ -58,10 +58,11 @@ def add_user(config: Path, name: str, operator: str, *roles: str) -> None:
 
 
 @contextmanager
-def room_server(config: Path, log: Path, *, tls: bool = False) -> Iterator[str]:
-    """`vigie room serve` on a free port until the block ends; its URL."""
+def room_server(config: Path | None, log: Path, *, tls: bool = False) -> Iterator[str]:
+    """`vigie room serve` on a free port (configuration: `config`, else the default) until
+    the block ends; its URL."""
     port = free_port()
-    args = ["room", "serve", "--config", str(config), "--port", str(port)]
+    args = ["room", "serve", *(["--config", str(config)] if config else []), "--port", str(port)]
     with log.open("ab") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "vigie", *args, *(["--tls"] if tls else [])],

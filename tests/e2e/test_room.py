@@ -21,24 +21,20 @@ from typing import Any
 import pytest
 from minio import Minio
 
-from runtime import connection
 from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD
 from schemas.records import AuditAction, AuditRecord
 from schemas.topics import AUDIT_DRAFTS
 from tests.builders import eventually
-from tests.e2e.room_support import Browser, add_user, room_server, run_vigie
-from tests.integration.archive_support import archive_once, provision_operator, publish_frames
+from tests.e2e.room_support import Browser, add_user, run_vigie, serving_world
+from tests.integration.archive_support import archive_once, publish_frames
 from tests.integration.policy_world import (
     ORIGIN,
-    WorkerProcess,
     World,
     build_world,
     frame_pump,
     offset,
-    provision,
 )
-from vigie import provisioning
 
 pytestmark = pytest.mark.e2e
 
@@ -56,25 +52,9 @@ async def room(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
     """A provisioned world, its policy worker and the room serving it; the room's URL."""
-    await provision(kafka_bootstrap, world)
-    await provisioning.publish_registry(kafka_bootstrap, world.config)  # names and owners
-    for operator in (world.police, world.transit, world.roads):
-        await provision_operator(kafka_bootstrap, minio_client, operator)
-    await asyncio.to_thread(_provision_minio_users, world)
     logs = tmp_path_factory.mktemp("room-logs")
-    worker = WorkerProcess(world, logs)
-    try:
-        await worker.wait_for("grant index ready")
-        with room_server(world.config_path, logs / "room.log") as url:
-            yield url
-    finally:
-        assert worker.stop() == 0, worker.output()[-3000:]
-
-
-def _provision_minio_users(world: World) -> None:
-    """Each operator's own MinIO user and retention (`vigie provision` does it for a whole
-    configuration, and prunes what it lacks: not on a stack other tests share)."""
-    provisioning.provision_archives(connection.load(), world.config)
+    async with serving_world(kafka_bootstrap, minio_client, world, logs) as url:
+        yield url
 
 
 class People:
