@@ -1,7 +1,8 @@
 """Provisioning against the real services: Kafka topics from the catalogue, MinIO buckets.
 
 Idempotent: what exists is left alone and compared with the catalogue; drift is reported, never
-"fixed" silently (changing partitions of a keyed topic would break per-camera ordering).
+"fixed" silently (changing partitions of a keyed topic would break per-camera ordering). The one
+change made: a frames topic grows to a partition per camera (frames name their partition).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from minio import Minio, MinioAdmin
@@ -83,6 +84,18 @@ async def provision_topics(
         await wait_for_leaders(admin, [s.name for s in todo.create])
         for spec in todo.create:
             logger.info("topic %s created (%d partitions)", spec.name, spec.partitions)
+    if todo.grow:
+        response = await admin.create_partitions(
+            {s.name: NewPartitions(s.partitions) for s in todo.grow}
+        )
+        for name, code, message in response.topic_errors:
+            if code:
+                raise ProvisionError(
+                    f"adding partitions to {name}: {for_code(code).__name__} {message}"
+                )
+        await wait_for_leaders(admin, [s.name for s in todo.grow])
+        for spec in todo.grow:
+            logger.info("topic %s grown to %d partitions", spec.name, spec.partitions)
     for drift in todo.drift:
         logger.warning("topic drift: %s", drift)
     return todo

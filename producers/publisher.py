@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 from runtime import kafka_clients
 from schemas.codec import CAMERA_EVENT, FRAME
 from schemas.headers import frame_headers
+from schemas.placement import Placement
 from schemas.records import CameraEvent, Frame
 from schemas.topics import camera_events_topic, frames_topic
 
@@ -28,9 +29,17 @@ STOP_OLD_S = 5.0
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, client_id: str = "vigie-cameras") -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        client_id: str = "vigie-cameras",
+        placement: Placement | None = None,
+    ) -> None:
+        """`placement`: each configured camera's partition of its frames topic (a router
+        reads only the partitions of shared cameras); a camera not in it is hashed by key."""
         self._bootstrap = bootstrap
         self._client_id = client_id
+        self._placement = placement or Placement({})
         self._producer = self._new_producer()
         self._sequence_lost = False
 
@@ -79,11 +88,13 @@ class Publisher:
     async def publish_frame(self, frame: Frame) -> asyncio.Future[Any]:
         """Queue a frame; returns the future of its broker acknowledgement."""
         producer = await self._ready()
+        slot = self._placement.slots.get(frame.camera_id)
         ack: asyncio.Future[Any] = await producer.send(
             frames_topic(frame.operator),
             value=FRAME.encode(frame),
             key=frame.camera_id.encode(),
             headers=frame_headers(frame),
+            partition=slot[1] if slot is not None and slot[0] == frame.operator else None,
         )
         self._watch(ack)
         return ack

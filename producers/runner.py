@@ -26,6 +26,7 @@ from producers.sources.synthetic import SyntheticSource
 from runtime import connection
 from schemas.config import Camera, CameraProfile, ConfigError, SourceKind, VigieConfig, load
 from schemas.errors import VigieError
+from schemas.placement import placement
 from schemas.records import CameraEvent, CameraEventKind
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ async def run(
         loop.add_signal_handler(sig, stop.set)
     if seconds > 0:
         loop.call_later(seconds, stop.set)
-    async with Publisher(bootstrap) as publisher:
+    async with Publisher(bootstrap, placement=placement(config.cameras)) as publisher:
         adapters = []
         for camera in select_cameras(config, operators):
             profile = config.profile(camera.profile)

@@ -111,8 +111,15 @@ def _frames_configs(retention_ms: int) -> dict[str, str]:
     }
 
 
-def catalogue(operators: Iterable[str], sizing: Sizing | None = None) -> list[TopicSpec]:
-    """Every topic an installation with these operators needs, with its configs."""
+def catalogue(
+    operators: Iterable[str],
+    sizing: Sizing | None = None,
+    frame_partitions: Mapping[str, int] | None = None,
+) -> list[TopicSpec]:
+    """Every topic an installation with these operators needs, with its configs.
+
+    `frame_partitions` gives an operator's frames topic one partition per camera
+    (``schemas.placement``); an operator missing from it gets ``sizing.frame_partitions``."""
     s = sizing or Sizing()
     specs: list[TopicSpec] = []
     for op in sorted(set(operators)):
@@ -122,7 +129,7 @@ def catalogue(operators: Iterable[str], sizing: Sizing | None = None) -> list[To
                 TopicKind.FRAMES,
                 "camera id",
                 "be.vigie.Frame",
-                s.frame_partitions,
+                (frame_partitions or {}).get(op, s.frame_partitions),
                 _frames_configs(s.frames_retention_ms),
                 op,
             ),
@@ -259,6 +266,9 @@ class ProvisionPlan:
     create: list[TopicSpec]
     drift: list[TopicDrift]
     unchanged: list[str]
+    grow: list[TopicSpec] = field(default_factory=list)
+    """Frames topics short of partitions for their cameras: partitions are added (safe, as
+    every frame names its partition; a keyed topic is never grown)."""
 
 
 def plan(specs: Iterable[TopicSpec], existing: Mapping[str, ExistingTopic]) -> ProvisionPlan:
@@ -266,21 +276,26 @@ def plan(specs: Iterable[TopicSpec], existing: Mapping[str, ExistingTopic]) -> P
     create: list[TopicSpec] = []
     drift: list[TopicDrift] = []
     unchanged: list[str] = []
+    grow: list[TopicSpec] = []
     for spec in specs:
         have = existing.get(spec.name)
         if have is None:
             create.append(spec)
             continue
+        if spec.kind is TopicKind.FRAMES and have.partitions < spec.partitions:
+            grow.append(spec)
         found = _drift(spec, have)
         drift += found
-        if not found:
+        if not found and spec not in grow:
             unchanged.append(spec.name)
-    return ProvisionPlan(create, drift, unchanged)
+    return ProvisionPlan(create, drift, unchanged, grow)
 
 
 def _drift(spec: TopicSpec, have: ExistingTopic) -> list[TopicDrift]:
     found: list[TopicDrift] = []
-    if have.partitions != spec.partitions:
+    # A frames topic places each camera on its own partition: more partitions than cameras
+    # (cameras removed) is fine, fewer is grown by provisioning.
+    if spec.kind is not TopicKind.FRAMES and have.partitions != spec.partitions:
         found.append(
             TopicDrift(spec.name, "partitions", str(spec.partitions), str(have.partitions))
         )

@@ -125,6 +125,11 @@ class GrantIndex:
             del self._by_camera[camera_id]
         return True
 
+    def cameras(self) -> list[str]:
+        """The cameras with at least one active live grant (a copy: safe to iterate while the
+        index changes)."""
+        return list(self._by_camera)
+
     def live_grants(self, camera_id: str) -> Mapping[str, LiveGrant]:
         """The active live grants on `camera_id`, by grant id (regardless of time)."""
         return self._by_camera.get(camera_id, {})

@@ -2,9 +2,10 @@
 
 Workers with the same app id share the work through consumer groups: `<app id>` on
 `incident-commands` (``streams.incident_processor``), `<app id>-sealer` on `audit-drafts`
-(``streams.sealer``), `<app id>-router` on `frames.*` (``streams.router``). Every worker reads
-the whole `grants` topic into a ``GrantIndex`` (fail closed until caught up); each change of live
-forwarding it sees is audited (every worker drafts the same record, sealed once).
+(``streams.sealer``), `<app id>-router` on `grants` for the router's slots (the router reads
+only the partitions of granted cameras, ``streams.router``). Every worker reads the whole
+`grants` topic into a ``GrantIndex`` (fail closed until caught up); each change of live forwarding
+it sees is audited (every worker drafts the same record, sealed once).
 
 Each part runs as a task that is started again after a failure (its consumer leaves the group,
 its state is rebuilt from Kafka on the next assignment, so nothing is lost or applied twice). A
@@ -32,6 +33,7 @@ from runtime.topic_reader import partitions_of, reader
 from schemas.codec import AUDIT_RECORD, GRANT, DecodeError
 from schemas.config import VigieConfig
 from schemas.errors import VigieError
+from schemas.placement import placement
 from schemas.records import AuditRecord
 from schemas.topics import AUDIT_DRAFTS, GRANTS, INCIDENT_COMMANDS, Sizing
 from streams.forwarding import forwarding_audit
@@ -201,6 +203,7 @@ class PolicyWorker:
             f"{self.settings.app_id}-router",
             self.index,
             self.index_ready,
+            placement(self.settings.config.cameras),
             owners={c.id: c.operator for c in self.settings.config.cameras},
         )
         await self.router.run(stop)
@@ -242,8 +245,9 @@ class PolicyWorker:
 
     async def _apply_grant_record(self, record: Any) -> None:
         if record.value is None:
-            if record.key is not None:
-                self.index.discard(record.key.decode())
+            gone = record.key is not None and self.index.discard(record.key.decode())
+            if gone and self.router is not None:
+                self.router.grants_changed()
             return
         try:
             grant = GRANT.decode(record.value)
@@ -254,6 +258,8 @@ class PolicyWorker:
             )
             return
         if self.index.apply(grant):
+            if self.router is not None:
+                self.router.grants_changed()
             await self._send_draft(forwarding_audit(grant))
 
     async def _stats(self, stop: asyncio.Event) -> None:

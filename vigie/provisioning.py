@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from runtime.identity import kafka_auth
 from schemas.codec import CAMERA
 from schemas.config import Camera as CameraConfig
 from schemas.config import VigieConfig, load
+from schemas.placement import placement
 from schemas.records import Camera, SourceKind
 from schemas.storage import AUDIT_BUCKET, archive_bucket
 from schemas.topics import CAMERAS, ProvisionPlan, catalogue
@@ -39,14 +40,18 @@ def registry_record(camera: CameraConfig, at: datetime) -> Camera:
     )
 
 
-async def provision_operator_topics(bootstrap: str, operators: Iterable[str]) -> ProvisionPlan:
-    """The catalogue's topics for these operators (and the shared ones), created if missing,
-    and the operators' principals with the ACLs they need (added; nobody else's removed)."""
+async def provision_operator_topics(
+    bootstrap: str, operators: Iterable[str], frame_partitions: Mapping[str, int] | None = None
+) -> ProvisionPlan:
+    """The catalogue's topics for these operators (and the shared ones), created if missing
+    (frames topics grown to `frame_partitions`, one per camera), and the operators' principals
+    with the ACLs they need (added; nobody else's removed)."""
     operators = list(operators)
     admin = kafka_clients.admin(bootstrap)
     await admin.start()
     try:
-        todo = await provision.provision_topics(admin, catalogue(operators))
+        specs = catalogue(operators, frame_partitions=frame_partitions)
+        todo = await provision.provision_topics(admin, specs)
     finally:
         await admin.close()
     await asyncio.to_thread(
@@ -61,7 +66,12 @@ async def provision_operator_topics(bootstrap: str, operators: Iterable[str]) ->
 
 
 async def provision_topics(bootstrap: str, config: VigieConfig) -> ProvisionPlan:
-    return await provision_operator_topics(bootstrap, (o.id for o in config.operators))
+    counts = placement(config.cameras).partition_counts()
+    operators = [o.id for o in config.operators]
+    # An operator without cameras still gets a frames topic (one partition).
+    return await provision_operator_topics(
+        bootstrap, operators, {o: counts.get(o, 1) for o in operators}
+    )
 
 
 async def publish_registry(bootstrap: str, config: VigieConfig) -> int:
@@ -86,6 +96,8 @@ def report(todo: ProvisionPlan) -> None:
     )
     for spec in todo.create:
         print(f"  + {spec.name} ({spec.partitions} partitions)")
+    for spec in todo.grow:
+        print(f"  ^ {spec.name} grown to {spec.partitions} partitions (a partition per camera)")
     for drift in todo.drift:
         print(f"  ! {drift}")
 

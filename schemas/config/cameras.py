@@ -90,6 +90,10 @@ class Camera(ClosedModel):
     stream: StreamKind = StreamKind.MAIN
     profile: NonEmptyStr
     privacy_masks: list[PrivacyMask] = []
+    partition: Annotated[StrictInt, Field(ge=0, lt=10_000)] | None = None
+    """Its partition of ``frames.<operator>`` (one camera per partition, so that a router reads
+    only the cameras it shares). Unset: the next free one in file order (``schemas.placement``);
+    pin it once an installation runs, so that reordering the file moves no camera."""
 
     @field_validator("source")
     @classmethod

@@ -86,6 +86,24 @@ def _reference_issues(data: Mapping[str, Any]) -> list[ConfigIssue]:
     return [issue for *_, issue in found]
 
 
+def _partition_issues(cameras: list[Camera]) -> list[ConfigIssue]:
+    """Two cameras of one operator pinned to the same frames partition."""
+    issues = []
+    first_at: dict[tuple[str, int], int] = {}
+    for index, camera in enumerate(cameras):
+        if camera.partition is None:
+            continue
+        slot = (camera.operator, camera.partition)
+        if slot in first_at:
+            message = (
+                f"partition {camera.partition} of operator {camera.operator!r} is already"
+                f" camera cameras[{first_at[slot]}]'s"
+            )
+            issues.append(ConfigIssue(f"cameras[{index}].partition", message))
+        first_at.setdefault(slot, index)
+    return issues
+
+
 class VigieConfig(ClosedModel):
     """The whole configuration of a region.
 
@@ -114,6 +132,7 @@ class VigieConfig(ClosedModel):
             references = [issue for issue in references if issue.key_path not in reported]
             # Not a ValueError, so pydantic lets it through with every key path intact.
             raise ConfigError(_NOT_YET_NAMED, [*fields, *references]) from None
+        references += _partition_issues(config.cameras)
         if references:
             raise ConfigError(_NOT_YET_NAMED, references)
         return config

@@ -27,8 +27,9 @@ from runtime import kafka_clients
 from runtime.topic_reader import read_partitions
 from schemas.codec import INCIDENT_COMMAND, INCIDENT_EVENT
 from schemas.config import IncidentKind, VigieConfig, parse
-from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US
+from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US, HEADER_SEQUENCE
 from schemas.incident_commands import close_record, open_record
+from schemas.placement import placement
 from schemas.records import IncidentCommand, IncidentEventKind
 from schemas.topics import INCIDENT_COMMANDS, INCIDENTS, shared_topic
 from streams.geometry import EARTH_RADIUS_M
@@ -223,7 +224,10 @@ async def frame_pump(
 
     async def pump() -> None:
         sequence = 0
-        async with Publisher(bootstrap, client_id="policy-test-cameras") as publisher:
+        cameras = placement(world.config.cameras)
+        async with Publisher(
+            bootstrap, client_id="policy-test-cameras", placement=cameras
+        ) as publisher:
             while not stop.is_set():
                 now = datetime.now(UTC)
                 for camera_id, (operator, _) in world.cameras.items():
@@ -250,6 +254,7 @@ class Received:
     capture_us: int
     received: float
     """time.time() when read."""
+    sequence: int = -1
 
 
 @dataclass
@@ -293,6 +298,7 @@ class SharedReader:
                             headers[HEADER_CAMERA].decode(),
                             int(headers[HEADER_CAPTURE_US]),
                             now,
+                            int(headers.get(HEADER_SEQUENCE, b"-1")),
                         )
                     )
 
@@ -307,6 +313,10 @@ class SharedReader:
     def cameras_on(self, operator: str, since_us: int = 0) -> set[str]:
         topic = shared_topic(operator)
         return {r.camera_id for r in self.received if r.topic == topic and r.capture_us >= since_us}
+
+    def sequences_on(self, operator: str, camera_id: str) -> list[int]:
+        topic = shared_topic(operator)
+        return [r.sequence for r in self.received if r.topic == topic and r.camera_id == camera_id]
 
     async def wait_for_cameras(
         self, operator: str, expected: set[str], since_us: int, timeout_s: float = 20.0

@@ -17,6 +17,7 @@ from runtime.topic_reader import read_partitions
 from schemas.codec import AUDIT_RECORD, DEAD_LETTER, FRAME, GRANT, INCIDENT_EVENT, RecordCodec
 from schemas.headers import frame_headers
 from schemas.incident_commands import update_record
+from schemas.placement import placement
 from schemas.records import AuditAction, DeadLetter, IncidentEvent, IncidentEventKind
 from schemas.topics import AUDIT, GRANTS, INCIDENTS, frames_topic, incidents_topic
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
@@ -178,33 +179,45 @@ async def test_open_without_legal_basis_is_refused_audited_and_grants_nothing(
 async def test_frame_with_corrupt_headers_goes_to_dead_letter_with_the_reason(
     kafka_bootstrap: str, world: World, worker: WorkerProcess
 ) -> None:
-    """A frame whose capture-time header is not a number is neither forwarded nor dropped: it
-    is on `dead-letter`, unchanged, with the reason."""
-    camera = next(c for c, (op, _) in world.cameras.items() if op == world.transit)
-    async with kafka_producer(kafka_bootstrap, client_id="test-corrupt-frame") as producer:
-        await producer.send_and_wait(
-            frames_topic(world.transit),
-            key=camera.encode(),
-            value=b"corrupt frame body",
-            headers=[
-                ("vigie-camera", camera.encode()),
-                ("vigie-operator", world.transit.encode()),
-                ("vigie-capture-us", b"yesterday"),
-                ("vigie-seq", b"1"),
-                ("vigie-schema", b"be.vigie.Frame"),
-            ],
+    """A frame of a shared camera whose capture-time header is not a number is neither
+    forwarded nor dropped: it is on `dead-letter`, unchanged, with the reason. (The router
+    reads only shared cameras; the archiver, which reads every frame, refuses the others.)"""
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    camera = cams["tc1"]
+    incident = f"inc-corrupt-{world.police}"
+    async with (
+        SharedReader(kafka_bootstrap, [world.police]) as shared,
+        frame_pump(kafka_bootstrap, world),
+    ):
+        since = now_us()
+        await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
+        await shared.wait_for_cameras(world.police, {camera, cams["rc1"]}, since)
+        async with kafka_producer(kafka_bootstrap, client_id="test-corrupt-frame") as producer:
+            await producer.send_and_wait(
+                frames_topic(world.transit),
+                key=camera.encode(),
+                value=b"corrupt frame body",
+                headers=[
+                    ("vigie-camera", camera.encode()),
+                    ("vigie-operator", world.transit.encode()),
+                    ("vigie-capture-us", b"yesterday"),
+                    ("vigie-seq", b"1"),
+                    ("vigie-schema", b"be.vigie.Frame"),
+                ],
+                partition=placement(world.config.cameras).partition(camera),
+            )
+
+        async def dead_letters() -> list[DeadLetter]:
+            return [d for d in await _records(kafka_bootstrap, DEAD_LETTER_TOPIC, DEAD_LETTER)
+                    if d.source_topic == frames_topic(world.transit)]  # fmt: skip
+
+        letters = await eventually(
+            dead_letters,
+            20,
+            interval_s=0.5,
+            message=f"nothing from {frames_topic(world.transit)} on dead-letter",
         )
-
-    async def dead_letters() -> list[DeadLetter]:
-        return [d for d in await _records(kafka_bootstrap, DEAD_LETTER_TOPIC, DEAD_LETTER)
-                if d.source_topic == frames_topic(world.transit)]  # fmt: skip
-
-    letters = await eventually(
-        dead_letters,
-        20,
-        interval_s=0.5,
-        message=f"nothing from {frames_topic(world.transit)} on dead-letter",
-    )
+        await send_commands(kafka_bootstrap, closing(world, incident))
     assert len(letters) == 1
     letter = letters[0]
     assert letter.value == b"corrupt frame body"
@@ -215,9 +228,9 @@ async def test_frame_with_corrupt_headers_goes_to_dead_letter_with_the_reason(
 async def test_a_frame_under_another_operators_camera_is_dead_lettered_not_shared(
     kafka_bootstrap: str, world: World, worker: WorkerProcess
 ) -> None:
-    """The police publish on their own topic a frame that names a transit camera (a forged
-    camera id): while that camera is shared with the police, the frame is neither forwarded nor
-    dropped but kept on `dead-letter` with the reason."""
+    """Transit publishes, on the partition of its own camera that is shared with the police, a
+    frame that names a roads camera (a forged camera id): it is neither forwarded nor dropped
+    but kept on `dead-letter` with the reason."""
     cams = {c.split("-")[0]: c for c in world.cameras}
     incident = f"inc-forged-{world.police}"
     async with (
@@ -228,20 +241,24 @@ async def test_a_frame_under_another_operators_camera_is_dead_lettered_not_share
         await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
         await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
         async with kafka_producer(kafka_bootstrap, client_id="test-forger") as producer:
-            forged = build_frame(world.police, cams["tc1"], sequence=999_999)
+            forged = build_frame(world.transit, cams["rc1"], sequence=999_999)
             await producer.send_and_wait(
-                frames_topic(world.police),
+                frames_topic(world.transit),
                 key=forged.camera_id.encode(),
                 value=FRAME.encode(forged),
                 headers=frame_headers(forged),
+                partition=placement(world.config.cameras).partition(cams["tc1"]),
             )
 
         async def letters() -> list[DeadLetter]:
             return [d for d in await _records(kafka_bootstrap, DEAD_LETTER_TOPIC, DEAD_LETTER)
-                    if d.source_topic == frames_topic(world.police)]  # fmt: skip
+                    if d.source_topic == frames_topic(world.transit)
+                    and "belongs to" in d.reason]  # fmt: skip
 
         found = await eventually(letters, 20, interval_s=0.5, message="no dead letter")
         await send_commands(kafka_bootstrap, closing(world, incident))
+        await asyncio.sleep(1)
     assert len(found) == 1
-    assert f"belongs to '{world.transit}'" in found[0].reason
+    assert f"belongs to '{world.roads}'" in found[0].reason
     assert FRAME.decode(found[0].value).sequence == 999_999  # kept whole, for the record
+    assert all(seq != 999_999 for seq in shared.sequences_on(world.police, cams["rc1"]))

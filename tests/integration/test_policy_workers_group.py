@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from runtime import kafka_clients
 from tests.builders import eventually
 from tests.integration.policy_world import (
     ORIGIN,
@@ -30,7 +29,7 @@ from tests.integration.policy_world import (
 
 pytestmark = pytest.mark.integration
 
-_ASSIGNED = re.compile(r"partitions assigned: (\d+) frames partitions")
+_SLOTS = re.compile(r"router slots assigned: ([\d,]+|none)")
 
 
 async def _open(bootstrap: str, world: World, incident_id: str) -> None:
@@ -41,20 +40,12 @@ async def _close(bootstrap: str, world: World, incident_id: str) -> None:
     await send_commands(bootstrap, closing(world, incident_id))
 
 
-async def _cluster_frames_partitions(bootstrap: str) -> int:
-    admin = kafka_clients.admin(bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith("frames.")]
-        return sum(len(t["partitions"]) for t in await admin.describe_topics(topics))
-    finally:
-        await admin.close()
-
-
-def _frames_partitions(worker: WorkerProcess) -> int:
-    """Frames partitions of the worker's latest assignment."""
-    found = _ASSIGNED.findall(worker.output())
-    return int(found[-1]) if found else 0
+def _slots(worker: WorkerProcess) -> set[int]:
+    """The router slots of the worker's latest assignment (which cameras it reads)."""
+    found = _SLOTS.findall(worker.output())
+    if not found or found[-1] == "none":
+        return set()
+    return {int(slot) for slot in found[-1].split(",")}
 
 
 @pytest.fixture
@@ -67,30 +58,21 @@ async def world(kafka_bootstrap: str, tmp_path: Path) -> World:
 async def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies(
     kafka_bootstrap: str, world: World, tmp_path: Path
 ) -> None:
-    """Both workers get frames partitions; frames are forwarded correctly while they share;
-    after one is killed (SIGKILL, no goodbye) the other takes all partitions and forwarding
-    continues."""
+    """Both workers get router slots (each reads the granted cameras of its slots); frames are
+    forwarded correctly while they share; after one is killed (SIGKILL, no goodbye) the other
+    takes every slot and forwarding continues."""
     first = WorkerProcess(world, tmp_path, "first")
     second = WorkerProcess(world, tmp_path, "second")
     try:
         await first.wait_for("grant index ready")
         await second.wait_for("grant index ready")
-        # The router subscribes to every frames.* topic of the cluster (earlier tests' too):
-        # at least the six partitions of each of this world's three operators.
-        minimum = 3 * 6
         await eventually(
-            lambda: (
-                _frames_partitions(first) + _frames_partitions(second) >= minimum
-                and _frames_partitions(first) > 0
-                and _frames_partitions(second) > 0
-            ),
+            lambda: _slots(first) and _slots(second) and not _slots(first) & _slots(second),
             60,
             interval_s=0.2,
             message=lambda: f"not shared: {first.output()[-2000:]}\n{second.output()[-2000:]}",
         )
-        # Every frames partition of the cluster: the workers' logs may show an assignment of an
-        # earlier generation of the group, not the split now.
-        total = await _cluster_frames_partitions(kafka_bootstrap)
+        every = _slots(first) | _slots(second)
         cams = {c.split("-")[0]: c for c in world.cameras}
         incident = f"inc-group-{world.police}"
         async with (
@@ -104,8 +86,7 @@ async def test_two_workers_share_the_load_and_one_takes_over_when_the_other_dies
             second.kill()
             killed_at = time.monotonic()
             await eventually(
-                # every partition, and any of a frames topic created meanwhile
-                lambda: _frames_partitions(first) >= total,
+                lambda: _slots(first) == every,
                 60,
                 interval_s=0.2,
                 message=lambda: first.output()[-3000:],

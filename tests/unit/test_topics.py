@@ -42,10 +42,12 @@ def test_operator_is_read_back_from_per_operator_topic_names_only() -> None:
 
 def test_plan_creates_missing_topics_and_reports_partition_and_config_drift() -> None:
     specs = catalogue(["stib"])
+    events = next(s for s in specs if s.kind is TopicKind.CAMERA_EVENTS)
     frames = next(s for s in specs if s.kind is TopicKind.FRAMES)
     existing = {
+        events.name: ExistingTopic(events.name, events.partitions + 2, dict(events.configs)),
         frames.name: ExistingTopic(
-            frames.name, frames.partitions + 2, {**frames.configs, "retention.ms": "1"}
+            frames.name, frames.partitions, {**frames.configs, "retention.ms": "1"}
         ),
         GRANTS: ExistingTopic(
             GRANTS, 3, {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
@@ -54,9 +56,10 @@ def test_plan_creates_missing_topics_and_reports_partition_and_config_drift() ->
     result = plan(specs, existing)
     assert {s.name for s in result.create} == {s.name for s in specs} - set(existing)
     assert {(d.topic, d.what) for d in result.drift} == {
-        (frames.name, "partitions"),
+        (events.name, "partitions"),
         (frames.name, "retention.ms"),
     }
+    assert result.grow == []
     assert result.unchanged == [GRANTS]
     assert "retention.ms is 1" in str(next(d for d in result.drift if d.what == "retention.ms"))
 
@@ -67,3 +70,19 @@ def test_plan_against_an_up_to_date_cluster_is_empty() -> None:
     result = plan(specs, existing)
     assert result.create == []
     assert result.drift == []
+
+
+def test_a_frames_topic_grows_to_a_partition_per_camera_and_never_shrinks() -> None:
+    """Cameras added: the frames topic is grown (each frame names its partition, so no camera
+    moves); cameras removed: the extra partitions are left, not reported as drift."""
+    specs = catalogue(["stib", "port"], frame_partitions={"stib": 40, "port": 2})
+    frames = {s.operator: s for s in specs if s.kind is TopicKind.FRAMES}
+    assert frames["stib"].partitions == 40
+    existing = {
+        frames["stib"].name: ExistingTopic(frames["stib"].name, 24, dict(frames["stib"].configs)),
+        frames["port"].name: ExistingTopic(frames["port"].name, 6, dict(frames["port"].configs)),
+    }
+    result = plan([frames["stib"], frames["port"]], existing)
+    assert [s.name for s in result.grow] == [frames["stib"].name]
+    assert result.drift == []
+    assert result.unchanged == [frames["port"].name]

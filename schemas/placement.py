@@ -1,0 +1,67 @@
+"""Where each camera's frames go: one partition of ``frames.<operator>`` per camera (pure).
+
+One camera per partition is what lets a router read only the cameras it shares (it assigns
+itself their partitions) instead of every frame of the fleet. The configuration may pin a
+camera's partition (``Camera.partition``); the others take the lowest free partitions of their
+operator in file order, so cameras appended to the file never move the ones before them. The
+frames topic of an operator has as many partitions as its highest placement needs; adding
+cameras grows it (safe: every frame is written to its camera's partition explicitly, never by
+hashing the key over the partition count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from schemas.config import Camera
+from schemas.topics import frames_topic
+
+__all__ = ["Placement", "placement"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Camera id -> (operator, partition of ``frames.<operator>``)."""
+
+    slots: Mapping[str, tuple[str, int]]
+
+    def partition(self, camera_id: str) -> int | None:
+        slot = self.slots.get(camera_id)
+        return None if slot is None else slot[1]
+
+    def source(self, camera_id: str) -> tuple[str, int] | None:
+        """The (topic, partition) a camera's frames are written to, if it is placed."""
+        slot = self.slots.get(camera_id)
+        return None if slot is None else (frames_topic(slot[0]), slot[1])
+
+    def partition_counts(self) -> dict[str, int]:
+        """Operator -> partitions its frames topic needs (the highest placement + 1)."""
+        counts: dict[str, int] = {}
+        for operator, partition in self.slots.values():
+            counts[operator] = max(counts.get(operator, 1), partition + 1)
+        return counts
+
+
+def placement(cameras: Iterable[Camera]) -> Placement:
+    """Pinned cameras keep their partition; the others take the lowest free ones of their
+    operator, in order (pinned duplicates are refused by the configuration's validation)."""
+    cameras = list(cameras)
+    taken: dict[str, set[int]] = {}
+    slots: dict[str, tuple[str, int]] = {}
+    for camera in cameras:
+        if camera.partition is not None:
+            taken.setdefault(camera.operator, set()).add(camera.partition)
+            slots[camera.id] = (camera.operator, camera.partition)
+    next_free: dict[str, int] = {}
+    for camera in cameras:
+        if camera.partition is not None:
+            continue
+        used = taken.setdefault(camera.operator, set())
+        candidate = next_free.get(camera.operator, 0)
+        while candidate in used:
+            candidate += 1
+        used.add(candidate)
+        next_free[camera.operator] = candidate + 1
+        slots[camera.id] = (camera.operator, candidate)
+    return Placement(slots)

@@ -1,0 +1,303 @@
+"""The router's hot path: a thread that reads the assigned camera partitions and forwards frames
+to ``shared.<grantee>``, on librdkafka (confluent-kafka) consumer and producer.
+
+librdkafka rather than aiokafka because forwarding is all the router does: librdkafka fetches,
+parses and batches in its own threads, aiokafka in Python on the event loop (kafka-baseline's
+relay: confluent-kafka 1.4x aiokafka over TLS on this machine). The thread owns both clients;
+the event loop only hands it assignment changes (``Relay.reassign``), which it applies between
+batches, so no client is ever called from two threads.
+
+Pipelined, at-least-once: a batch's frames are produced without waiting; its offsets are
+committed once every frame (and dead letter) of it, and of every batch before it, is
+acknowledged. A failed delivery stops the relay before anything after it is committed; the
+router then starts again from the last commit. Nothing is read before the router assigns it
+(which it does only for granted cameras), and every frame is decided again by ``route``
+against the grant index as it stands when the frame is read (fail closed).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from runtime import kafka_clients
+from schemas.codec import DEAD_LETTER
+from schemas.dead_letters import dead_letter_for
+from schemas.headers import to_epoch_us
+from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
+from schemas.topics import shared_topic
+from streams.routing import Routed, Source, start_offset
+
+__all__ = ["Relay", "RelayFailed", "RelayStats"]
+
+logger = logging.getLogger(__name__)
+
+STAGE = "policy-router"
+BATCH = 500
+MAX_BATCHES_IN_FLIGHT = 16
+POLL_S = 0.02
+"""How long the thread waits for a frame before it looks at assignment changes again."""
+
+Decide = Callable[[str, int, bytes | None, list[tuple[str, bytes]], int], Routed]
+"""(topic, partition, key, headers, now µs) -> Routed: the pure decision, bound to the grants."""
+
+
+class RelayFailed(RuntimeError):
+    """A frame could not be forwarded (or dead-lettered): nothing after it was committed."""
+
+
+@dataclass
+class RelayStats:
+    frames: int = 0
+    forwarded: int = 0
+    dead_letters: int = 0
+    assigned: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What ``dead_letter_for`` reads of a consumed message."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass
+class _Batch:
+    offsets: dict[Source, int]
+    pending: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Change:
+    add: Mapping[Source, int]
+    """Source -> read from the first frame at or after this time (epoch µs)."""
+    remove: frozenset[Source]
+
+
+def _where(message: Message) -> tuple[str, int, int]:
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise RelayFailed("a consumed message without topic, partition or offset")
+    return topic, partition, offset
+
+
+class Relay:
+    def __init__(self, bootstrap: str, commit_group: str, client_id: str, decide: Decide) -> None:
+        security = kafka_clients.librdkafka_security()
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": commit_group,  # offsets only: partitions are assigned, not subscribed
+                "client.id": client_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "max.partition.fetch.bytes": kafka_clients.SIZE_LIMIT,
+                "fetch.max.bytes": 4 * kafka_clients.SIZE_LIMIT,
+                "message.max.bytes": kafka_clients.SIZE_LIMIT,
+                "receive.message.max.bytes": 4 * kafka_clients.SIZE_LIMIT + 64 * 1024,
+                # With a full local queue librdkafka waits this long before fetching again
+                # (default 1 s): a router draining a backlog would idle.
+                "fetch.queue.backoff.ms": 20,
+                "fetch.wait.max.ms": 50,
+                "logger": logging.getLogger("librdkafka"),
+                **security,
+            }
+        )
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "client.id": client_id,
+                "enable.idempotence": True,
+                "linger.ms": 2,
+                "batch.size": kafka_clients.BATCH_BYTES,
+                "message.max.bytes": kafka_clients.SIZE_LIMIT,
+                "logger": logging.getLogger("librdkafka"),
+                **security,
+            }
+        )
+        self._decide = decide
+        self._changes: queue.SimpleQueue[_Change] = queue.SimpleQueue()
+        self._assigned: set[Source] = set()
+        self._in_flight: deque[_Batch] = deque()
+        self.stats = RelayStats()
+
+    # ------------------------------------------------------------ called from the event loop
+
+    def reassign(self, add: Mapping[Source, int], remove: frozenset[Source]) -> None:
+        """Start reading `add` (each from the first frame at or after its time, or where this
+        router group stopped if that is later) and stop reading `remove`. Thread-safe."""
+        self._changes.put(_Change(dict(add), remove))
+
+    # ------------------------------------------------------------ the thread
+
+    def run(self, stopping: threading.Event) -> None:
+        try:
+            while not stopping.is_set():
+                self._apply_changes()
+                first = self._consumer.poll(POLL_S)
+                if first is None:
+                    self._settle(0)
+                    continue
+                messages = [first, *self._consumer.consume(BATCH - 1, 0)]
+                self._forward(messages)
+                self._settle(MAX_BATCHES_IN_FLIGHT)
+            self._producer.flush(30)
+            self._settle(0)
+        finally:
+            self._consumer.close()
+
+    def _apply_changes(self) -> None:
+        while True:
+            try:
+                change = self._changes.get_nowait()
+            except queue.Empty:
+                return
+            gone = [TopicPartition(t, p) for t, p in change.remove if (t, p) in self._assigned]
+            if gone:
+                self._consumer.incremental_unassign(gone)
+                self._assigned.difference_update(change.remove)
+            new = {s: at for s, at in change.add.items() if s not in self._assigned}
+            if new:
+                self._consumer.incremental_assign(self._starts(new))
+                self._assigned.update(new)
+            self.stats.assigned = len(self._assigned)
+            if gone or new:
+                logger.info(
+                    "router reads %d cameras (+%d -%d)", len(self._assigned), len(new), len(gone)
+                )
+
+    def _starts(self, new: Mapping[Source, int]) -> list[TopicPartition]:
+        """Each new partition at ``start_offset``: where the group stopped, or the grant's start."""
+        parts = [TopicPartition(t, p) for t, p in new]
+        committed = {
+            (tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
+            for tp in self._consumer.committed(parts, timeout=10)
+        }
+        times = [TopicPartition(t, p, at // 1000) for (t, p), at in new.items()]
+        found = {
+            (tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
+            for tp in self._consumer.offsets_for_times(times, timeout=10)
+        }
+        starts = []
+        for tp in parts:
+            source = (tp.topic, tp.partition)
+            _, end = self._consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            offset = start_offset(committed.get(source), found.get(source), end)
+            starts.append(TopicPartition(tp.topic, tp.partition, offset))
+        return starts
+
+    def _forward(self, messages: list[Message]) -> None:
+        batch = _Batch({})
+        now_us = to_epoch_us(datetime.now(UTC))
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    logger.warning("router consumer: %s", error)
+                continue
+            # Set on every consumed message (None only on producer-side messages).
+            topic, partition, offset = _where(message)
+            if (topic, partition) not in self._assigned:
+                continue  # fetched before an unassignment: not ours to forward any more
+            key = message.key()
+            headers = cast(list[tuple[str, bytes]], message.headers() or [])
+            routed = self._decide(topic, partition, key, headers, now_us)
+            self.stats.frames += 1
+            if routed.problem is not None:
+                self._dead_letter(
+                    batch,
+                    _Record(topic, partition, offset, key, message.value(), headers),
+                    routed.problem,
+                )
+            for grantee in routed.grantees:
+                self._send(
+                    batch,
+                    shared_topic(grantee),
+                    message.value(),
+                    key,
+                    headers,
+                    message.timestamp()[1],
+                )
+                self.stats.forwarded += 1
+            batch.offsets[(topic, partition)] = offset + 1
+        if batch.offsets:
+            self._in_flight.append(batch)
+        self._producer.poll(0)
+
+    def _dead_letter(self, batch: _Batch, record: _Record, problem: str) -> None:
+        self.stats.dead_letters += 1
+        logger.warning(
+            "%s[%d]@%d dead-lettered: %s", record.topic, record.partition, record.offset, problem
+        )
+        letter = dead_letter_for(record, stage=STAGE, error_kind="HeaderError", reason=problem)
+        self._send(
+            batch, DEAD_LETTER_TOPIC, DEAD_LETTER.encode(letter), record.topic.encode(), None, None
+        )
+
+    def _send(
+        self,
+        batch: _Batch,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Any,
+        timestamp_ms: int | None,
+    ) -> None:
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            batch.pending -= 1
+            if error is not None:
+                batch.failed.append(f"{topic}: {error}")
+
+        batch.pending += 1
+        extra: dict[str, Any] = {"timestamp": timestamp_ms} if timestamp_ms else {}
+        while True:
+            try:
+                self._producer.produce(
+                    topic, value, key, headers=headers, on_delivery=delivered, **extra
+                )
+                return
+            except BufferError:  # the producer's queue is full: let it drain
+                self._producer.poll(0.01)
+
+    def _settle(self, keep: int) -> None:
+        """Serve delivery reports; commit the offsets of the acknowledged batches, in order.
+        Blocks while more than `keep` batches are unacknowledged."""
+        self._producer.poll(0)
+        while len(self._in_flight) > keep:
+            self._producer.poll(0.005)
+            self._commit_done()
+        self._commit_done()
+
+    def _commit_done(self) -> None:
+        done: dict[Source, int] = {}
+        while self._in_flight and self._in_flight[0].pending == 0:
+            batch = self._in_flight.popleft()
+            if batch.failed:
+                raise RelayFailed(f"forwarding failed, not committed: {batch.failed[0]}")
+            done.update(batch.offsets)
+        if not done:
+            return
+        offsets = [
+            TopicPartition(t, p, o) for (t, p), o in done.items() if (t, p) in self._assigned
+        ]
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:
+            # At-least-once: the next reader of these partitions forwards them again.
+            logger.info("router: offsets not committed (%s)", exc)
