@@ -2,8 +2,9 @@
 
 Measures, in one run on the local stack:
 - the publish path: Vigie's Publisher (Avro single-object encoding + routing headers, idempotent
-  producer, acks=all) against raw aiokafka publishing the identical JPEG bytes with the same
-  producer settings; target >= 0.8 of raw;
+  producer, acks=all, each camera on its partition) against the best produce figure of
+  `../shared/tools/kafka-baseline` (records of the mean JPEG size, one partition per camera),
+  alternated rounds; target >= 0.8;
 - one adapter process running N cameras (real clip or synthetic) uncapped: frames/s, CPU per
   camera, RSS per camera; and at the nominal 5 fps: capture -> Kafka-ack latency p50/p99;
 - JPEG encoding cost per frame, stated separately.
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.baseline import best, kafka_baseline
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, Connection, StackSettings
 from producers.camera import CameraAdapter
@@ -32,17 +34,18 @@ from producers.publisher import Publisher
 from producers.sequence import SequenceStore
 from producers.sources.file import FileSource
 from producers.sources.synthetic import SyntheticSource
-from runtime import kafka_clients
 from runtime.identity import act_as_admin
 from schemas.config import Camera, CameraProfile, Position, SourceKind
+from schemas.placement import Placement
 from schemas.records import Frame, FrameEncoding
-from schemas.topics import frames_topic
 from vigie.provisioning import provision_operator_topics
 
 CLIP = REPO_ROOT.parent / "shared" / "data" / "pedestrians-720p.avi"
 OPERATOR = "bench"
 SIZES = [(640, 360), (1280, 720)]
-ROUNDS = 5
+ROUNDS = 3
+CAMERAS = 24
+"""Cameras of the throughput comparison: 24 partitions, as kafka-baseline is run."""
 
 
 def _clip_frames(width: int, height: int, count: int = 50) -> list[Image]:
@@ -79,27 +82,11 @@ def _frame(camera: str, seq: int, jpeg: bytes, width: int, height: int) -> Frame
     )
 
 
-async def raw_publish(bootstrap: str, jpegs: list[bytes], cameras: int, total: int) -> float:
-    producer = kafka_clients.producer(bootstrap, client_id="bench-raw", linger_ms=5)
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        for i in range(total):
-            await producer.send(
-                frames_topic(OPERATOR),
-                value=jpegs[i % len(jpegs)],
-                key=f"cam-{i % cameras}".encode(),
-            )
-        await producer.flush()
-        return total / (time.perf_counter() - started)
-    finally:
-        await producer.stop()
-
-
 async def vigie_publish(
     bootstrap: str, jpegs: list[bytes], cameras: int, total: int, size: tuple[int, int]
 ) -> float:
-    async with Publisher(bootstrap, client_id="bench") as publisher:
+    cams = Placement({f"cam-{i}": (OPERATOR, i) for i in range(cameras)})
+    async with Publisher(bootstrap, client_id="bench", placement=cams) as publisher:
         started = time.perf_counter()
         for i in range(total):
             frame = _frame(f"cam-{i % cameras}", i, jpegs[i % len(jpegs)], *size)
@@ -183,7 +170,7 @@ async def run_adapters(
 
 
 async def main_async(conn: Connection, tmp: Path, seconds: float, out: Path | None) -> None:
-    await provision_operator_topics(conn.kafka_bootstrap, [OPERATOR])
+    await provision_operator_topics(conn.kafka_bootstrap, [OPERATOR], {OPERATOR: CAMERAS})
     lines = [
         "## Camera adapters (bench/publish_bench.py)",
         "",
@@ -191,24 +178,27 @@ async def main_async(conn: Connection, tmp: Path, seconds: float, out: Path | No
         f"source: {'the real 720p clip' if CLIP.exists() else 'synthetic'}, local single-node "
         "Kafka 4.1 on loopback.",
         "",
-        "| size | JPEG encode µs/frame | mean JPEG KB | raw aiokafka frames/s (median of 5) "
-        "| Vigie publisher frames/s (median of 5) | ratio |",
+        f"| size | JPEG encode µs/frame | mean JPEG KB | kafka-baseline best produce, records/s"
+        f" (median of {ROUNDS}) | Vigie publisher frames/s (median of {ROUNDS}) | ratio |",
         "|---|---|---|---|---|---|",
     ]
     for size in SIZES:
         images = _clip_frames(*size)
         cost, mean_bytes = jpeg_cost_us(images)
         jpegs = [encode_jpeg(image, 80) for image in images]
-        total = 3000 if size[0] <= 640 else 1500
+        total = 10_000 if size[0] <= 640 else 4000
         # Alternate the two, several rounds, and compare medians: the machine's load drifts.
-        raws, ours = [], []
+        raws: list[tuple[str, float]] = []
+        ours: list[float] = []
         for _ in range(ROUNDS):
-            raws.append(await raw_publish(conn.kafka_bootstrap, jpegs, 16, total))
-            ours.append(await vigie_publish(conn.kafka_bootstrap, jpegs, 16, total, size))
-        raw, vigie = statistics.median(raws), statistics.median(ours)
+            rates = await asyncio.to_thread(kafka_baseline, mean_bytes, total, CAMERAS)
+            raws.append(best(rates, "produce"))
+            ours.append(await vigie_publish(conn.kafka_bootstrap, jpegs, CAMERAS, total, size))
+        raw, vigie = statistics.median(r for _, r in raws), statistics.median(ours)
+        names = "/".join(sorted({n.split()[0] for n, _ in raws}))
         lines.append(
-            f"| {size[0]}x{size[1]} | {cost:.0f} | {mean_bytes / 1024:.0f} | {raw:.0f} | "
-            f"{vigie:.0f} | {vigie / raw:.2f} |"
+            f"| {size[0]}x{size[1]} | {cost:.0f} | {mean_bytes / 1024:.0f} | {raw:.0f} ({names})"
+            f" | {vigie:.0f} | {vigie / raw:.2f} |"
         )
     lines += [
         "",

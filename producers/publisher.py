@@ -26,6 +26,8 @@ from schemas.topics import camera_events_topic, frames_topic
 logger = logging.getLogger(__name__)
 
 STOP_OLD_S = 5.0
+EVENT_PARTITIONS_MARGIN = 16
+"""Partitions written besides the cameras' own: camera events, cameras not placed."""
 
 
 class Publisher:
@@ -44,7 +46,15 @@ class Publisher:
         self._sequence_lost = False
 
     def _new_producer(self) -> AIOKafkaProducer:
-        return kafka_clients.producer(self._bootstrap, client_id=self._client_id, linger_ms=5)
+        # One batch per partition written, and a request holds them all: many cameras, smaller
+        # batches (kafka_clients.REQUEST_BUDGET).
+        partitions = len(self._placement.slots) + EVENT_PARTITIONS_MARGIN
+        return kafka_clients.producer(
+            self._bootstrap,
+            client_id=self._client_id,
+            linger_ms=5,
+            max_batch_size=kafka_clients.batch_bytes(partitions),
+        )
 
     async def __aenter__(self) -> Publisher:
         await self._producer.start()
