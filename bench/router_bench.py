@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import signal
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.baseline import best, kafka_baseline
 from bench.cpu import CpuMeter
@@ -49,7 +50,7 @@ from runtime.identity import act_as_admin
 from runtime.topic_reader import read_partitions
 from schemas.codec import GRANT, INCIDENT_COMMAND
 from schemas.config import IncidentKind, parse
-from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US, to_epoch_us
+from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US, HEADER_SEQUENCE, to_epoch_us
 from schemas.incident_commands import close_record, open_record
 from schemas.placement import placement
 from schemas.records import Frame, FrameEncoding, GrantStatus, IncidentCommand
@@ -147,7 +148,8 @@ class SharedWatch:
             bootstrap, client_id="bench-watch", group_id=None, fetch_max_bytes=64 * 1024 * 1024
         )
         self.topics = topics
-        self.seen: list[tuple[str, str, int, float]] = []  # topic, camera, capture µs, received
+        # topic, camera, capture µs, received (wall clock), sequence
+        self.seen: list[tuple[str, str, int, float, int]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -166,9 +168,8 @@ class SharedWatch:
             for records in batch.values():
                 for r in records:
                     h = dict(r.headers)
-                    self.seen.append(
-                        (r.topic, h[HEADER_CAMERA].decode(), int(h[HEADER_CAPTURE_US]), now)
-                    )
+                    camera, capture = h[HEADER_CAMERA].decode(), int(h[HEADER_CAPTURE_US])
+                    self.seen.append((r.topic, camera, capture, now, int(h[HEADER_SEQUENCE])))
 
     def count(self, camera: str) -> int:
         return sum(1 for s in self.seen if s[1] == camera)
@@ -176,9 +177,16 @@ class SharedWatch:
     def latencies_ms(self, cameras: set[str], since_us: int, until_us: int) -> list[float]:
         return [
             (received * 1e6 - capture) / 1000
-            for _, camera, capture, received in self.seen
+            for _, camera, capture, received, _ in self.seen
             if camera in cameras and since_us <= capture < until_us
         ]
+
+    def pause(self) -> None:
+        """Stop reading (a throughput round is then measured without this reader's load)."""
+        self.consumer.pause(*self.consumer.assignment())
+
+    def resume(self) -> None:
+        self.consumer.resume(*self.consumer.assignment())
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -186,36 +194,43 @@ class SharedWatch:
         await self.consumer.stop()
 
 
+async def _forwarded_count(consumer: AIOKafkaConsumer, topic: str) -> int:
+    """Records on `topic` so far (end offsets: one cheap request, nothing read)."""
+    ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(3)])
+    return sum(ends.values())
+
+
 class Fleet:
-    """`cameras` cameras publishing frames of FRAME_BYTES at FPS, from one publisher."""
+    """Simulated cameras publishing in a process of their own (``bench.fleet``)."""
 
-    def __init__(self, publisher: Publisher, owner: str, cameras: Sequence[str]) -> None:
-        self.publisher, self.owner, self.cameras = publisher, owner, list(cameras)
-        self.image = os.urandom(FRAME_BYTES)
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    def __init__(
+        self, config: Path, cameras: Sequence[str], seconds: float, log: Path, **burst: Any
+    ) -> None:
+        self.log = log
+        extra = [arg for k, v in burst.items() for arg in (f"--{k.replace('_', '-')}", str(v))]
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bench.fleet", "--config", str(config),
+                 "--cameras", ",".join(cameras), "--fps", str(FPS), "--seconds", str(seconds),
+                 "--size", str(FRAME_BYTES), *extra],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ,
+            )  # fmt: skip
 
-    async def _pump(self) -> None:
-        seq, period = 0, 1 / FPS
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            for camera in self.cameras:
-                await self.publisher.publish_frame(_frame(camera, self.owner, seq, self.image))
-            seq += 1
-            next_at += period
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+    async def started(self) -> None:
+        await _until(lambda: "publishing" in self.log.read_text(errors="replace"), 60, 0.05)
 
-    def __enter__(self) -> Fleet:
-        self._task = asyncio.create_task(self._pump())
-        return self
+    async def result(self) -> dict[str, float]:
+        """What it published (waits for its end)."""
+        await _until(lambda: self.process.poll() is not None, 120, 0.1)
+        last = self.log.read_text(errors="replace").strip().splitlines()[-1]
+        if self.process.returncode != 0:
+            raise RuntimeError(self.log.read_text()[-3000:])
+        result: dict[str, float] = json.loads(last)
+        return result
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-
-    async def stopped(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -266,25 +281,26 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
         # --- grant -> first frame, 24 cameras at 5 fps
         opens: list[float] = []
         closes: list[float] = []
-        fleet = Fleet(publisher, owner, small)
-        with fleet:
-            for cycle in range(cycles):
-                incident = f"bench-{u}-cycle-{cycle}"
-                incidents.append(incident)
-                sent, sent_us = time.time(), to_epoch_us(datetime.now(UTC))
-                await _send(commands, _open(incident, grantee, SHARED_AT))
-                await _until(
-                    lambda t=sent_us: any(s[2] >= t and s[1] in shared for s in watch.seen),  # type: ignore[misc]
-                    10,
-                )
-                opens.append(min(s[3] for s in watch.seen if s[2] >= sent_us) - sent)
-                await asyncio.sleep(0.5)
-                closed_us = to_epoch_us(datetime.now(UTC))
-                await _send(commands, _close(incident, grantee))
-                await asyncio.sleep(1.0)
-                last = max(s[2] for s in watch.seen if s[1] in shared)
-                closes.append(max(0.0, (last - closed_us) / 1e6))
-        await fleet.stopped()
+        fleet = Fleet(config_path, small, 3600, tmp / "fleet-cycles.log")
+        await fleet.started()
+        for cycle in range(cycles):
+            incident = f"bench-{u}-cycle-{cycle}"
+            incidents.append(incident)
+            sent, sent_us = time.time(), to_epoch_us(datetime.now(UTC))
+            await _send(commands, _open(incident, grantee, SHARED_AT))
+            await _until(
+                lambda t=sent_us: any(s[2] >= t and s[1] in shared for s in watch.seen),  # type: ignore[misc]
+                10,
+            )
+            opens.append(min(s[3] for s in watch.seen if s[2] >= sent_us) - sent)
+            await asyncio.sleep(0.5)
+            closed_us = to_epoch_us(datetime.now(UTC))
+            await _send(commands, _close(incident, grantee))
+            await asyncio.sleep(1.0)
+            last = max(s[2] for s in watch.seen if s[1] in shared)
+            closes.append(max(0.0, (last - closed_us) / 1e6))
+        fleet.stop()
+        await fleet.result()
 
         # --- cost against fleet size: the same 2 shared cameras, 24 then 240 publishing
         incident = f"bench-{u}-shared"
@@ -294,47 +310,44 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
         cpu: dict[int, list[float]] = {SMALL_FLEET: [], FLEET: []}
         fleet_lat: dict[int, list[float]] = {SMALL_FLEET: [], FLEET: []}
         published: dict[int, list[float]] = {SMALL_FLEET: [], FLEET: []}
-        for _ in range(rounds):
+        acks: dict[int, list[tuple[float, float]]] = {SMALL_FLEET: [], FLEET: []}
+        for r in range(rounds):
             for size, members in ((SMALL_FLEET, small), (FLEET, cams)):
-                fleet = Fleet(publisher, owner, members)
-                with fleet:
-                    await asyncio.sleep(3)  # steady state
-                    meter = CpuMeter({"worker": worker.process.pid})
-                    since_us = to_epoch_us(datetime.now(UTC))
-                    seen0 = len(watch.seen)
-                    meter.start()
-                    await asyncio.sleep(12)
-                    use = meter.stop()
-                    until_us = to_epoch_us(datetime.now(UTC))
-                await fleet.stopped()
+                fleet = Fleet(config_path, members, 16, tmp / f"fleet-{size}-{r}.log")
+                await fleet.started()
+                await asyncio.sleep(3)  # steady state
+                meter = CpuMeter({"worker": worker.process.pid})
+                since_us = to_epoch_us(datetime.now(UTC))
+                meter.start()
+                await asyncio.sleep(12)
+                use = meter.stop()
+                until_us = to_epoch_us(datetime.now(UTC))
+                result = await fleet.result()
+                published[size].append(result["fps"])
+                acks[size].append((result["ack_p50_ms"], result["ack_p99_ms"]))
                 cpu[size].append(use.processes["worker"] / use.wall_s)
                 await asyncio.sleep(0.5)
                 fleet_lat[size] += watch.latencies_ms(shared, since_us, until_us)
-                published[size].append(
-                    sum(1 for s in watch.seen[seen0:] if since_us <= s[2] < until_us) / use.wall_s
-                )
-        rows["cpu"], rows["fleet_lat"], rows["shared_fps"] = cpu, fleet_lat, published
+        rows["cpu"], rows["fleet_lat"], rows["published"] = cpu, fleet_lat, published
+        rows["acks"] = acks
 
         # --- latency while a 5,000-frame backlog of a third shared camera drains
         incident = f"bench-{u}-backlog"
         incidents.append(incident)
         await _send(commands, _open(incident, grantee, BACKLOG_AT))
         await asyncio.sleep(2)
-        fleet = Fleet(publisher, owner, small)
-        with fleet:
-            await asyncio.sleep(2)
-            since_us = to_epoch_us(datetime.now(UTC))
-            before = watch.count(backlog_cam)
-            image = os.urandom(FRAME_BYTES)
-            burst = [
-                await publisher.publish_frame(_frame(backlog_cam, owner, i, image))
-                for i in range(backlog)
-            ]
-            await asyncio.gather(*burst)
-            await _until(lambda: watch.count(backlog_cam) - before >= backlog, 120, 0.05)
-            until_us = to_epoch_us(datetime.now(UTC))
-            await asyncio.sleep(1)
-        await fleet.stopped()
+        before = watch.count(backlog_cam)
+        fleet = Fleet(
+            config_path, small, 3600, tmp / "fleet-drain.log",
+            burst_camera=backlog_cam, burst=backlog, burst_after=2,
+        )  # fmt: skip
+        await fleet.started()
+        since_us = to_epoch_us(datetime.now(UTC)) + 2_000_000  # the burst begins
+        await _until(lambda: watch.count(backlog_cam) - before >= backlog, 120, 0.05)
+        until_us = to_epoch_us(datetime.now(UTC))
+        await asyncio.sleep(1)
+        fleet.stop()
+        await fleet.result()
         rows["drain_lat"] = watch.latencies_ms(shared, since_us, until_us)
         rows["drain_s"] = (until_us - since_us) / 1e6
         await _send(commands, _close(incident, grantee))
@@ -344,28 +357,46 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
         router_fps: list[float] = []
         baselines: list[tuple[str, float]] = []
         lost: list[int] = []
-        for r in range(rounds):
-            baselines.append(best(kafka_baseline(FRAME_BYTES, relay_frames, 2), "relay"))
-            worker.stop()
-            watch.seen.clear()
-            image = os.urandom(FRAME_BYTES)
-            acks = [
-                await publisher.publish_frame(_frame(cams[i % 2], owner, i, image))
-                for i in range(relay_frames)
-            ]
-            await asyncio.gather(*acks)
-            worker = Worker(config_path, app_id, tmp / f"worker-r{r}.log")
-            last_count, quiet_since = -1, time.monotonic()
-            while True:
-                count = sum(1 for s in watch.seen if s[1] in shared)
-                if count >= relay_frames or time.monotonic() - quiet_since > 20:
-                    break
-                if count != last_count:
-                    last_count, quiet_since = count, time.monotonic()
-                await asyncio.sleep(0.1)
-            times = [s[3] for s in watch.seen if s[1] in shared]
-            lost.append(relay_frames - len(times))
-            router_fps.append((len(times) - 1) / (max(times) - min(times)))
+        counter = kafka_clients.consumer(bootstrap, client_id="bench-count", group_id=None)
+        await counter.start()
+        try:
+            for r in range(rounds):
+                baselines.append(best(kafka_baseline(FRAME_BYTES, relay_frames, 2), "relay"))
+                worker.stop()
+                watch.pause()
+                first_seq = (r + 1) * 10_000_000
+                image = os.urandom(FRAME_BYTES)
+                pending = [
+                    await publisher.publish_frame(_frame(cams[i % 2], owner, first_seq + i, image))
+                    for i in range(relay_frames)
+                ]
+                await asyncio.gather(*pending)
+                before = await _forwarded_count(counter, shared_topic(grantee))
+                worker = Worker(config_path, app_id, tmp / f"worker-r{r}.log")
+                started = ended = 0.0
+                last, quiet_since = 0, time.monotonic()
+                while time.monotonic() - quiet_since < 20:
+                    count = await _forwarded_count(counter, shared_topic(grantee)) - before
+                    now = time.monotonic()
+                    if count and not started:
+                        started = now
+                    if count != last:
+                        last, quiet_since, ended = count, now, now
+                    if count >= relay_frames:
+                        break
+                    await asyncio.sleep(0.02)
+                router_fps.append(last / (ended - started) if ended > started else 0.0)
+                watch.resume()
+                window = range(first_seq, first_seq + relay_frames)
+
+                def caught_up(window: range = window, total: int = last) -> bool:
+                    return sum(1 for s in watch.seen if s[4] in window) >= total
+
+                await _until(caught_up, 120, 0.1)
+                forwarded = {(s[1], s[4]) for s in watch.seen if s[4] in window}
+                lost.append(relay_frames - len(forwarded))
+        finally:
+            await counter.stop()
         rows["router_fps"], rows["baselines"], rows["lost"] = router_fps, baselines, lost
         await _send(commands, _close(f"bench-{u}-shared", grantee))
         await asyncio.sleep(2)
@@ -394,7 +425,7 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
     # captured just before a revocation may go out right after it.
     unjustified = sum(
         1
-        for topic, camera, capture_us, _ in watch.seen
+        for topic, camera, capture_us, _, _ in watch.seen
         if topic != shared_topic(grantee)
         or not any(c == camera and s <= capture_us <= e for c, s, e in windows.values())
     )
@@ -418,6 +449,11 @@ def _report(
     base = statistics.median(rate for _, rate in baselines)
     base_names = ", ".join(sorted({name for name, _ in baselines}))
     drain = rows["drain_lat"]
+    pub = {size: statistics.median(rates) for size, rates in rows["published"].items()}
+
+    def ack(size: int) -> str:
+        p50s, p99s = zip(*rows["acks"][size], strict=True)
+        return f"{statistics.median(p50s):.0f}, {statistics.median(p99s):.0f}"
 
     def ms(values: list[float]) -> str:
         return f"{statistics.median(values):.0f} / {_pct(values, 0.99):.0f} ms"
@@ -433,11 +469,15 @@ def _report(
             "",
             "| measure | result | target |",
             "|---|---|---|",
-            f"| worker CPU, 24 cameras at 5 fps, 2 shared | {small_cpu:.1%} of a core | |",
-            f"| worker CPU, 240 cameras at 5 fps, 2 shared | {big_cpu:.1%} of a core | |",
+            f"| worker CPU, 24 cameras at 5 fps ({pub[SMALL_FLEET]:.0f} frames/s published),"
+            f" 2 shared | {small_cpu:.1%} of a core | |",
+            f"| worker CPU, 240 cameras at 5 fps ({pub[FLEET]:.0f} frames/s published), 2 shared"
+            f" | {big_cpu:.1%} of a core | |",
             f"| ratio 240 / 24 | {big_cpu / small_cpu:.2f} | ≤ 1.5 |",
             f"| capture → shared, 24 cameras, p50 / p99 | {ms(lat[SMALL_FLEET])} | |",
             f"| capture → shared, 240 cameras, p50 / p99 | {ms(lat[FLEET])} | |",
+            f"| of which capture → acknowledged on `frames.<owner>` (the cameras' side), 24 /"
+            f" 240 cameras, p50 / p99 | {ack(SMALL_FLEET)} / {ack(FLEET)} ms | |",
             f"| router frames/s, backlog of {relay_frames} frames on the 2 shared cameras,"
             f" restarted worker | {statistics.median(router):.0f} | |",
             f"| kafka-baseline best relay ({base_names}), same size and partitions, same"
@@ -460,6 +500,8 @@ def _report(
             )
             + "; router / baseline frames/s "
             + ", ".join(f"{a:.0f} / {b:.0f}" for a, (_, b) in zip(router, baselines, strict=True))
+            + "; opened → first frame ms "
+            + ", ".join(f"{o * 1000:.0f}" for o in opens)
             + ".",
             "",
             "Run: `.venv/bin/python -m bench.router_bench [--rounds 3] [--cycles 20]` against"
