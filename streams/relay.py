@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 STAGE = "policy-router"
 BATCH = 500
 MAX_BATCHES_IN_FLIGHT = 16
+STOP_GRACE_S = 10.0
 POLL_S = 0.02
 """How long the thread waits for a frame before it looks at assignment changes again."""
 
@@ -133,6 +135,7 @@ class Relay:
         self._changes: queue.SimpleQueue[_Change] = queue.SimpleQueue()
         self._assigned: set[Source] = set()
         self._in_flight: deque[_Batch] = deque()
+        self._committed: dict[Source, int] = {}
         self.stats = RelayStats()
 
     # ------------------------------------------------------------ called from the event loop
@@ -150,13 +153,16 @@ class Relay:
                 self._apply_changes()
                 first = self._consumer.poll(POLL_S)
                 if first is None:
-                    self._settle(0)
+                    self._settle(0, stopping)
                     continue
                 messages = [first, *self._consumer.consume(BATCH - 1, 0)]
                 self._forward(messages)
-                self._settle(MAX_BATCHES_IN_FLIGHT)
-            self._producer.flush(30)
-            self._settle(0)
+                self._settle(MAX_BATCHES_IN_FLIGHT, stopping)
+            # What is acknowledged within the grace is committed; the rest is forwarded again
+            # by the next reader (at-least-once).
+            self._producer.flush(STOP_GRACE_S)
+            self._settle(0, stopping)
+            self._commit_last()
         finally:
             self._consumer.close()
 
@@ -263,7 +269,10 @@ class Relay:
                 batch.failed.append(f"{topic}: {error}")
 
         batch.pending += 1
-        extra: dict[str, Any] = {"timestamp": timestamp_ms} if timestamp_ms else {}
+        # The original record's time (-1 or 0 when it has none: the producer stamps it then).
+        extra: dict[str, Any] = (
+            {"timestamp": timestamp_ms} if timestamp_ms and timestamp_ms > 0 else {}
+        )
         while True:
             try:
                 self._producer.produce(
@@ -273,11 +282,17 @@ class Relay:
             except BufferError:  # the producer's queue is full: let it drain
                 self._producer.poll(0.01)
 
-    def _settle(self, keep: int) -> None:
+    def _settle(self, keep: int, stopping: threading.Event) -> None:
         """Serve delivery reports; commit the offsets of the acknowledged batches, in order.
-        Blocks while more than `keep` batches are unacknowledged."""
+        Blocks while more than `keep` batches are unacknowledged (a broker that does not answer
+        stops the reading); once stopping, for STOP_GRACE_S at most."""
         self._producer.poll(0)
+        deadline: float | None = None
         while len(self._in_flight) > keep:
+            if stopping.is_set():
+                deadline = deadline or time.monotonic() + STOP_GRACE_S
+                if time.monotonic() > deadline:
+                    break
             self._producer.poll(0.005)
             self._commit_done()
         self._commit_done()
@@ -296,8 +311,25 @@ class Relay:
         ]
         if not offsets:
             return
+        self._committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
         try:
             self._consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:
             # At-least-once: the next reader of these partitions forwards them again.
             logger.info("router: offsets not committed (%s)", exc)
+
+    def _commit_last(self) -> None:
+        """At a stop, the last offsets again, waiting for the broker (an asynchronous commit
+        still in flight when the consumer closes may be lost: the next reader would forward
+        those frames twice)."""
+        offsets = [
+            TopicPartition(t, p, o)
+            for (t, p), o in self._committed.items()
+            if (t, p) in self._assigned
+        ]
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            logger.info("router: last offsets not committed (%s)", exc)

@@ -128,9 +128,9 @@ class Router:
         await self._index_ready.wait()  # fail closed: read nothing before the grants
         slots = len(await partitions_of(self._bootstrap, GRANTS))
         stopping = threading.Event()
-        relay = asyncio.create_task(asyncio.to_thread(self._relay.run, stopping))
         self._membership.subscribe([GRANTS], listener=_Slots(self))
         await self._membership.start()
+        relay = asyncio.create_task(asyncio.to_thread(self._relay.run, stopping))
         logger.info("router started (grant index ready, %d grants)", len(self._index))
         try:
             while not stop.is_set() and not relay.done():

@@ -79,3 +79,20 @@ async def test_a_config_changed_by_hand_is_reported_as_drift(
         await asyncio.sleep(0.2)
     assert expected in drifted
     assert again.create == []
+
+
+async def test_a_frames_topic_grows_when_cameras_are_added_and_keeps_its_frames(
+    admin: AIOKafkaAdminClient, unique: str
+) -> None:
+    """Each camera has its own partition: cameras added to the configuration grow the frames
+    topic at the next provisioning (the other topics are left as they are)."""
+    operator = f"op-{unique}"
+    await provision_topics(admin, catalogue([operator], frame_partitions={operator: 3}))
+    grown = await provision_topics(admin, catalogue([operator], frame_partitions={operator: 5}))
+    assert [s.name for s in grown.grow] == [frames_topic(operator)]
+    assert grown.drift == []
+    existing = await describe_topics(admin, [frames_topic(operator)])
+    assert existing[frames_topic(operator)].partitions == 5
+    again = await provision_topics(admin, catalogue([operator], frame_partitions={operator: 4}))
+    assert again.grow == []
+    assert again.drift == []  # more partitions than cameras (one removed) is not drift

@@ -1,0 +1,133 @@
+"""The router reads only the cameras that are shared, from where their grant began: the broker's
+own record of what the router group consumed (its committed offsets) names the granted cameras'
+partitions and no other, and a worker that was down mid-grant forwards every frame captured
+while it was down."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import TopicPartition
+
+from runtime import kafka_clients
+from schemas.placement import placement
+from schemas.topics import frames_topic
+from tests.builders import eventually
+from tests.integration.policy_world import (
+    ORIGIN,
+    SESSION_APP_ID,
+    SharedReader,
+    WorkerProcess,
+    World,
+    build_world,
+    closing,
+    frame_pump,
+    now_us,
+    provision,
+    pursuit,
+    send_commands,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def world(kafka_bootstrap: str, tmp_path: Path) -> World:
+    built = build_world(uuid.uuid4().hex[:6], tmp_path)
+    await provision(kafka_bootstrap, built)
+    return built
+
+
+async def _router_offsets(bootstrap: str, world: World) -> dict[TopicPartition, int]:
+    """The router group's committed offsets on this world's frames topics (as the admin)."""
+    admin = kafka_clients.admin(bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(f"{SESSION_APP_ID}-router-offsets")
+    finally:
+        await admin.close()
+    mine = {frames_topic(op) for op in (world.police, world.transit, world.roads)}
+    return {tp: meta.offset for tp, meta in offsets.items() if tp.topic in mine}
+
+
+async def test_the_router_reads_the_partitions_of_shared_cameras_only(
+    kafka_bootstrap: str, world: World, tmp_path: Path
+) -> None:
+    """Every camera publishes; a pursuit shares tc1 and rc1 with the police: the router group
+    has consumed (committed offsets on) exactly their two partitions, never the partitions of
+    pc1 or tc2, which nobody shares."""
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    placed = placement(world.config.cameras)
+    incident = f"inc-reads-{world.police}"
+    worker = WorkerProcess(world, tmp_path, "reads")
+    try:
+        await worker.wait_for("grant index ready")
+        async with (
+            SharedReader(kafka_bootstrap, [world.police]) as shared,
+            frame_pump(kafka_bootstrap, world),
+        ):
+            since = now_us()
+            await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
+            await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
+            expected = {
+                TopicPartition(*source)
+                for source in (placed.source(cams["tc1"]), placed.source(cams["rc1"]))
+                if source is not None
+            }
+            read = await eventually(
+                lambda: _router_offsets(kafka_bootstrap, world),
+                20,
+                interval_s=0.5,
+                until=lambda found: set(found) == expected,
+                message="the router group committed on other partitions than the shared ones",
+            )
+            assert set(read) == expected
+            await send_commands(kafka_bootstrap, closing(world, incident))
+            await asyncio.sleep(1)
+    finally:
+        assert worker.stop() == 0, worker.output()[-3000:]
+
+
+async def test_a_worker_down_mid_grant_forwards_every_frame_captured_while_it_was_down(
+    kafka_bootstrap: str, world: World, tmp_path: Path
+) -> None:
+    """A camera shared, the worker stopped for a few seconds while frames keep coming, then
+    started again: the frames captured in between reach the grantee (no gap), once each."""
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    incident = f"inc-gap-{world.police}"
+    async with (
+        SharedReader(kafka_bootstrap, [world.police]) as shared,
+        frame_pump(kafka_bootstrap, world),
+    ):
+        first = WorkerProcess(world, tmp_path, "before-gap")
+        try:
+            await first.wait_for("grant index ready")
+            since = now_us()
+            await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
+            await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
+        finally:
+            assert first.stop() == 0, first.output()[-3000:]
+        down_from = now_us()
+        await asyncio.sleep(3)  # frames captured while no worker runs
+        down_until = now_us()
+        second = WorkerProcess(world, tmp_path, "after-gap")
+        try:
+            await second.wait_for("grant index ready")
+            await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, down_until)
+            await asyncio.sleep(1)
+            during = [
+                r.sequence
+                for r in shared.received
+                if r.camera_id == cams["tc1"] and down_from <= r.capture_us < down_until
+            ]
+            # the pump publishes every 0.1 s: about 30 frames in 3 s, each forwarded once
+            assert len(during) >= 20, during
+            assert sorted(during) == list(range(min(during), max(during) + 1))
+            assert len(set(during)) == len(during)
+            await send_commands(kafka_bootstrap, closing(world, incident))
+            await asyncio.sleep(1)
+        finally:
+            assert second.stop() == 0, second.output()[-3000:]
