@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -94,6 +95,15 @@ class Publisher:
     ) -> None:
         # stop() flushes what is queued before closing.
         await self._producer.stop()
+
+    async def partition_counts(self, topics: Iterable[str]) -> dict[str, int]:
+        """The partition count of each of `topics` the broker knows (metadata request)."""
+        counts: dict[str, int] = {}
+        for topic in topics:
+            partitions = await self._producer.partitions_for(topic)
+            if partitions:
+                counts[topic] = len(partitions)
+        return counts
 
     async def publish_frame(self, frame: Frame) -> asyncio.Future[Any]:
         """Queue a frame; returns the future of its broker acknowledgement."""

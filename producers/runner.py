@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,8 +26,9 @@ from producers.sources.synthetic import SyntheticSource
 from runtime import connection
 from schemas.config import Camera, CameraProfile, ConfigError, SourceKind, VigieConfig, load
 from schemas.errors import VigieError
-from schemas.placement import placement
+from schemas.placement import placement, unreachable
 from schemas.records import CameraEvent, CameraEventKind
+from schemas.topics import frames_topic
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,19 @@ def select_cameras(config: VigieConfig, operators: Sequence[str] | None) -> list
     return [c for c in config.cameras if c.operator in operators]
 
 
+def _source_or_reason(
+    camera: Camera, profile: CameraProfile, cannot_publish: Mapping[str, str]
+) -> FrameSource | str:
+    """The camera's source, or why it cannot start (its credentials are missing from the
+    environment, or its partition does not exist)."""
+    if camera.id in cannot_publish:
+        return cannot_publish[camera.id]
+    try:
+        return make_source(camera, profile)
+    except ConfigError as exc:
+        return "; ".join(issue.message for issue in exc.issues)
+
+
 async def run(
     config: VigieConfig,
     operators: Sequence[str] | None,
@@ -78,16 +92,19 @@ async def run(
         loop.add_signal_handler(sig, stop.set)
     if seconds > 0:
         loop.call_later(seconds, stop.set)
-    async with Publisher(bootstrap, placement=placement(config.cameras)) as publisher:
+    placed = placement(config.cameras)
+    async with Publisher(bootstrap, placement=placed) as publisher:
+        cameras = select_cameras(config, operators)
+        counts = await publisher.partition_counts({frames_topic(c.operator) for c in cameras})
+        cannot_publish = unreachable(placed, counts)
         adapters = []
-        for camera in select_cameras(config, operators):
+        for camera in cameras:
             profile = config.profile(camera.profile)
-            try:
-                source = make_source(camera, profile)
-            except ConfigError as exc:
+            source = _source_or_reason(camera, profile, cannot_publish)
+            if isinstance(source, str):
                 # Not retried: the environment will not change under a running process.
-                reason = "; ".join(issue.message for issue in exc.issues)
-                logger.error("camera %s cannot start: %s", camera.id, reason)  # noqa: TRY400
+                reason = source
+                logger.error("camera %s cannot start: %s", camera.id, reason)
                 await publisher.publish_event(
                     CameraEvent(
                         camera_id=camera.id,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from schemas.config import Camera
 from schemas.topics import frames_topic
 
-__all__ = ["Placement", "placement"]
+__all__ = ["Placement", "placement", "unreachable"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,19 @@ def placement(cameras: Iterable[Camera]) -> Placement:
         next_free[camera.operator] = candidate + 1
         slots[camera.id] = (camera.operator, candidate)
     return Placement(slots)
+
+
+def unreachable(placed: Placement, partitions: Mapping[str, int]) -> dict[str, str]:
+    """Camera id -> why it cannot publish: its partition is beyond its frames topic's
+    partition count (`partitions`, by topic: the topic was not provisioned since the camera was
+    added). A camera whose topic is not in `partitions` is not judged here."""
+    problems: dict[str, str] = {}
+    for camera_id, (operator, partition) in placed.slots.items():
+        topic = frames_topic(operator)
+        count = partitions.get(topic)
+        if count is not None and partition >= count:
+            problems[camera_id] = (
+                f"its partition {partition} of {topic} does not exist (the topic has {count}):"
+                " run `vigie provision` to add a partition per camera"
+            )
+    return problems

@@ -138,12 +138,15 @@ def observed(
             cam("snapshot", "snapshot", http_camera.url("/snapshot.jpg")),
             cam("file", "file", str(_video_file(tmp / "clip.avi"))),
             cam("synthetic", "synthetic", "synthetic://square"),
+            cam("unprovisioned", "synthetic", "synthetic://square"),
         ],
     }
     config_path = tmp / "cameras.yaml"
     config_path.write_text(yaml.safe_dump(config))
 
-    asyncio.run(provision_operator_topics(kafka_bootstrap, [op]))
+    # One partition short of a partition per camera: the last camera cannot publish, and says so.
+    partitions = len(config["cameras"]) - 1
+    asyncio.run(provision_operator_topics(kafka_bootstrap, [op], {op: partitions}))
     env = {**os.environ, "VIGIE_TEST_CAM_PASSWORD": WRONG_PASSWORD}
     started = time.monotonic()
     adapter = subprocess.Popen(
@@ -263,6 +266,17 @@ def test_camera_outage_goes_offline_then_online_again_without_adapter_restart(
     assert times[-1] > times[gaps.index(max(gaps))]  # ...and frames come back after it
     sequences = [f.sequence for f in frames]
     assert sequences == sorted(set(sequences))
+
+
+def test_a_camera_without_its_partition_goes_offline_saying_to_provision(
+    observed: Observed,
+) -> None:
+    """A camera added to the configuration but not provisioned (its frames partition does not
+    exist yet) publishes nothing and says why; the others run."""
+    offline = [e for e in observed.events["unprovisioned"] if e.kind is CameraEventKind.OFFLINE]
+    assert offline
+    assert "vigie provision" in (offline[0].reason or "")
+    assert observed.frames["unprovisioned"] == []
 
 
 def test_stopped_adapter_reports_its_cameras_offline(observed: Observed) -> None:

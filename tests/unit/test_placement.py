@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from schemas.config import ConfigError, parse
-from schemas.placement import placement
+from schemas.placement import placement, unreachable
 from schemas.topics import frames_topic
 
 
@@ -74,3 +74,11 @@ def test_two_cameras_pinned_to_one_partition_are_refused_with_their_key_paths() 
         parse(_config([{"id": "cam-a", "partition": 3}, {"id": "cam-b", "partition": 3}]))
     assert "cameras[1].partition" in str(refused.value)
     assert "already" in str(refused.value)
+
+
+def test_a_camera_beyond_its_topics_partitions_is_named_with_the_fix() -> None:
+    placed = placement(parse(_config([{"id": "cam-a"}, {"id": "cam-b"}, {"id": "cam-c"}])).cameras)
+    problems = unreachable(placed, {frames_topic("stib"): 2})
+    assert set(problems) == {"cam-c"}
+    assert "vigie provision" in problems["cam-c"]
+    assert unreachable(placed, {}) == {}  # a topic not known yet is not judged
