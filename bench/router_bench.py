@@ -311,6 +311,7 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
         fleet_lat: dict[int, list[float]] = {SMALL_FLEET: [], FLEET: []}
         published: dict[int, list[float]] = {SMALL_FLEET: [], FLEET: []}
         acks: dict[int, list[tuple[float, float]]] = {SMALL_FLEET: [], FLEET: []}
+        busy: dict[int, list[float]] = {SMALL_FLEET: [], FLEET: []}
         for r in range(rounds):
             for size, members in ((SMALL_FLEET, small), (FLEET, cams)):
                 fleet = Fleet(config_path, members, 16, tmp / f"fleet-{size}-{r}.log")
@@ -326,10 +327,11 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
                 published[size].append(result["fps"])
                 acks[size].append((result["ack_p50_ms"], result["ack_p99_ms"]))
                 cpu[size].append(use.processes["worker"] / use.wall_s)
+                busy[size].append(use.machine_busy)
                 await asyncio.sleep(0.5)
                 fleet_lat[size] += watch.latencies_ms(shared, since_us, until_us)
         rows["cpu"], rows["fleet_lat"], rows["published"] = cpu, fleet_lat, published
-        rows["acks"] = acks
+        rows["acks"], rows["busy"] = acks, busy
 
         # --- latency while a 5,000-frame backlog of a third shared camera drains
         incident = f"bench-{u}-backlog"
@@ -451,6 +453,9 @@ def _report(
     drain = rows["drain_lat"]
     pub = {size: statistics.median(rates) for size, rates in rows["published"].items()}
 
+    def busy(size: int) -> float:
+        return float(statistics.median(rows["busy"][size]))
+
     def ack(size: int) -> str:
         p50s, p99s = zip(*rows["acks"][size], strict=True)
         return f"{statistics.median(p50s):.0f}, {statistics.median(p99s):.0f}"
@@ -469,10 +474,10 @@ def _report(
             "",
             "| measure | result | target |",
             "|---|---|---|",
-            f"| worker CPU, 24 cameras at 5 fps ({pub[SMALL_FLEET]:.0f} frames/s published),"
-            f" 2 shared | {small_cpu:.1%} of a core | |",
-            f"| worker CPU, 240 cameras at 5 fps ({pub[FLEET]:.0f} frames/s published), 2 shared"
-            f" | {big_cpu:.1%} of a core | |",
+            f"| worker CPU, 24 cameras at 5 fps ({pub[SMALL_FLEET]:.0f} frames/s published,"
+            f" machine {busy(SMALL_FLEET):.0%} busy), 2 shared | {small_cpu:.1%} of a core | |",
+            f"| worker CPU, 240 cameras at 5 fps ({pub[FLEET]:.0f} frames/s published, machine"
+            f" {busy(FLEET):.0%} busy), 2 shared | {big_cpu:.1%} of a core | |",
             f"| ratio 240 / 24 | {big_cpu / small_cpu:.2f} | ≤ 1.5 |",
             f"| capture → shared, 24 cameras, p50 / p99 | {ms(lat[SMALL_FLEET])} | |",
             f"| capture → shared, 240 cameras, p50 / p99 | {ms(lat[FLEET])} | |",
