@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
@@ -354,6 +355,10 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
         rows["drain_s"] = (until_us - since_us) / 1e6
         await _send(commands, _close(incident, grantee))
 
+        await asyncio.sleep(11)  # the worker logs its router's counts every 10 s
+        counts = re.findall(r"router: (\d+) frames, (\d+) forwarded", worker.log.read_text())
+        rows["read"], rows["forwarded"] = (int(n) for n in counts[-1])
+
         # --- throughput: a restarted worker forwards a backlog of the 2 shared cameras,
         # alternated with kafka-baseline (same record size, same 2 partitions)
         router_fps: list[float] = []
@@ -479,6 +484,8 @@ def _report(
             f"| worker CPU, 240 cameras at 5 fps ({pub[FLEET]:.0f} frames/s published, machine"
             f" {busy(FLEET):.0%} busy), 2 shared | {big_cpu:.1%} of a core | |",
             f"| ratio 240 / 24 | {big_cpu / small_cpu:.2f} | ≤ 1.5 |",
+            f"| frames the router read / forwarded, first worker (fleet rounds, cycles, drain)"
+            f" | {rows['read']} / {rows['forwarded']} | |",
             f"| capture → shared, 24 cameras, p50 / p99 | {ms(lat[SMALL_FLEET])} | |",
             f"| capture → shared, 240 cameras, p50 / p99 | {ms(lat[FLEET])} | |",
             f"| of which capture → acknowledged on `frames.<owner>` (the cameras' side), 24 /"
