@@ -188,7 +188,8 @@ async def archive_backlog(
 
 
 def stored_objects(minio: Minio, operator: str) -> list[tuple[bytes, bytes]]:
-    """(video, manifest) bytes of every chunk the archiver stored for ``operator``."""
+    """(video, manifest) bytes of every chunk the archiver stored for ``operator`` (once, even
+    after raw PUTs of copies)."""
     bucket = archive_bucket(operator)
 
     def get(key: str) -> bytes:
@@ -199,7 +200,9 @@ def stored_objects(minio: Minio, operator: str) -> list[tuple[bytes, bytes]]:
             response.close()
             response.release_conn()
 
-    return [(get(m["video_key"]), get(m["manifest_key"])) for m in read_manifests(minio, operator)]
+    # By manifest key: the raw PUTs' copies (raw/*.json) hold the same manifests.
+    stored = {m["manifest_key"]: m for m in read_manifests(minio, operator)}
+    return [(get(m["video_key"]), get(m["manifest_key"])) for m in stored.values()]
 
 
 def raw_puts(
