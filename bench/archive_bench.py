@@ -62,6 +62,8 @@ from tests.integration.archive_support import provision_operator, read_manifests
 CLIP = REPO_ROOT.parent / "shared" / "data" / "pedestrians-720p.avi"
 WIDTH, HEIGHT, FPS, WINDOW_S = 640, 360, 5, 10
 CAMERAS, STORE_WORKERS = 100, 4
+BACKLOG = CAMERAS * FPS * WINDOW_S * 3
+"""Frames per round: by default 100 cameras, 30 s (three 10 s windows) each."""
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
@@ -375,10 +377,15 @@ async def throughput_rounds(
     pids: dict[str, int],
     services: Pinning,
     cores: tuple[int, int],
+    cameras: int,
 ) -> tuple[list[str], str]:
     """Archiver against raw PUTs of the objects it stores, alternating, medians; the result
-    lines and the operator of the last round (for the fetch measurement)."""
-    per_camera = FPS * WINDOW_S * 3
+    lines and the operator of the last round (for the fetch measurement).
+
+    The backlog is ``BACKLOG`` frames of ``cameras`` cameras: fewer cameras, more windows
+    each (the same chunks of 50 frames). A camera's first chunk closes only when its next
+    window begins, so with 3 windows a third of the backlog is read before the first PUT."""
+    per_camera = BACKLOG // cameras
     client_cpus = {cores[1]}
     ours: list[Measured] = []
     raws: list[Measured] = []
@@ -389,7 +396,7 @@ async def throughput_rounds(
             await remove_operator(conn, root, operator)
         operator = f"bench-{uuid.uuid4().hex[:6]}"
         await provision_operator(conn.kafka_bootstrap, root, operator)
-        sent = await publish_backlog(conn.kafka_bootstrap, operator, CAMERAS, per_camera, jpegs)
+        sent = await publish_backlog(conn.kafka_bootstrap, operator, cameras, per_camera, jpegs)
 
         services.apply()  # a thread the services started meanwhile
         if objects and round_ % 2 == 1:  # alternate the order
@@ -408,7 +415,8 @@ async def throughput_rounds(
         )
     services_cpu, client_cpu = cores
     lines = [
-        f"Archiver on a backlog of {CAMERAS * per_camera} frames ({CAMERAS} cameras, mjpeg "
+        f"Archiver on a backlog of {cameras * per_camera} frames ({cameras} cameras, "
+        f"{per_camera // (FPS * WINDOW_S)} windows of {WINDOW_S} s each, mjpeg "
         f"profile, {STORE_WORKERS} store workers) against raw MinIO PUTs of the very objects it "
         f"stored ({len(objects)} videos, each followed by its manifest, byte for byte, "
         f"{STORE_WORKERS} threads), alternated over {rounds} rounds, medians; MinIO and Kafka "
@@ -446,6 +454,7 @@ async def main_async(
     pids: dict[str, int],
     services: Pinning,
     cores: tuple[int, int],
+    cameras: int,
 ) -> None:
     jpegs = clip_jpegs()
     mean_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
@@ -464,7 +473,9 @@ async def main_async(
         *storage_per_hour(jpegs),
     ]
 
-    throughput, operator = await throughput_rounds(conn, root, jpegs, rounds, pids, services, cores)
+    throughput, operator = await throughput_rounds(
+        conn, root, jpegs, rounds, pids, services, cores, cameras
+    )
     lines += ["", *throughput]
 
     # One minute of one camera: 6 chunks, listed (manifests) then downloaded.
@@ -507,6 +518,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--rounds", type=int, default=5, help="archiver/raw rounds (median)")
+    parser.add_argument(
+        "--cameras",
+        type=int,
+        default=CAMERAS,
+        help=f"cameras sharing the backlog of {BACKLOG} frames (fewer: more windows each)",
+    )
     args = parser.parse_args()
     act_as_admin()  # the benchmark provisions and drives the stack as the admin
     cores = two_cpus()
@@ -522,7 +539,9 @@ def main() -> None:
     # workers, librdkafka's threads inherit the affinity of the thread that starts them).
     pin_process(os.getpid(), {cores[1]})
     with Pinning([pids["MinIO"], pids["Kafka"]], {cores[0]}) as services:
-        asyncio.run(main_async(conn, args.out, tmp, args.rounds, pids, services, cores))
+        asyncio.run(
+            main_async(conn, args.out, tmp, args.rounds, pids, services, cores, args.cameras)
+        )
 
 
 if __name__ == "__main__":
