@@ -16,7 +16,7 @@ Measures, in one run on the local stack:
 - time to fetch a one-minute clip (six 10 s chunks) through the retrieval path;
 - archiver RSS with 200 cameras at 5 fps (a backlog of 10 s windows: 200 open chunks).
 
-Run: .venv/bin/python -m bench.archive_bench [--out docs/benchmarks.md] [--rounds 5]
+Run: .venv/bin/python -m bench.archive_bench [--out docs/benchmarks.md] [--rounds 5] [--cameras 100]
 """
 
 from __future__ import annotations
