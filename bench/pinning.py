@@ -80,22 +80,30 @@ class Pinning:
         self._saved: dict[int, dict[int, set[int]]] = {}
 
     def apply(self) -> None:
+        """Pin every thread; a thread started since the last call (which inherited the pinned
+        affinity of its creator) is remembered with its process's affinity from before."""
         for pid in self.pids:
+            first = pid not in self._saved
             saved = self._saved.setdefault(pid, {})
             for tid in thread_ids(pid):
                 if tid not in saved:
                     try:
-                        saved[tid] = os.sched_getaffinity(tid)
+                        saved[tid] = os.sched_getaffinity(tid) if first else self._before(pid)
                     except ProcessLookupError:
                         continue
                 _set(tid, self.cpus)
+
+    def _before(self, pid: int) -> set[int]:
+        """The process's affinity before the first pinning (its main thread's)."""
+        saved = self._saved[pid]
+        return saved.get(pid) or next(iter(saved.values()), set(range(os.cpu_count() or 1)))
 
     def restore(self) -> None:
         for pid, saved in self._saved.items():
             if not saved:
                 continue
-            fallback = saved.get(pid) or next(iter(saved.values()))
-            restored = sum(_set(tid, saved.get(tid, fallback)) for tid in thread_ids(pid))
+            before = self._before(pid)
+            restored = sum(_set(tid, saved.get(tid, before)) for tid in thread_ids(pid))
             logger.info("pid %d: affinity of %d threads restored", pid, restored)
         self._saved.clear()
 
