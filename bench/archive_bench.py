@@ -6,12 +6,17 @@ Measures, in one run on the local stack:
   of parallel writers), alternating the two over several rounds and comparing medians (the
   machine's load drifts); target >= 0.8 of raw. The mjpeg profile is the fair comparison (no
   re-encoding: the I/O path); h264 is CPU-bound and its encoding cost is reported apart;
+- the client CPU seconds per GB archived of both paths (target: the archiver <= 1.5 times the
+  raw PUTs), from /proc;
+- measured as on separate hosts: MinIO and Kafka (every thread) are pinned to one CPU, this
+  process (the archiver, the raw PUT client) to another, and the services' affinity restored
+  at the end; the benchmark refuses to run on fewer than 2 CPUs;
 - stored bytes per camera-hour at 640x360, 5 fps, on the real clip, for both profiles
   (target <= 150 MB/h for h264), and the encoding cost per frame;
 - time to fetch a one-minute clip (six 10 s chunks) through the retrieval path;
 - archiver RSS with 200 cameras at 5 fps (a backlog of 10 s windows: 200 open chunks).
 
-Run: .venv/bin/python -m bench.archive_bench [--out docs/benchmarks.md] [--rounds 5]
+Run: .venv/bin/python -m bench.archive_bench [--out docs/benchmarks.md] [--rounds 5] [--cameras 100]
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +42,7 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 
 from bench.cpu import CpuMeter, CpuUse, stack_pids
+from bench.pinning import Pinning, pin_process, threads_outside, two_cpus
 from bench.publish_bench import _replace_section
 from consumers.archive.archiver import Archiver, ArchiverSettings
 from consumers.archive.catalog import chunks_between
@@ -54,6 +62,8 @@ from tests.integration.archive_support import provision_operator, read_manifests
 CLIP = REPO_ROOT.parent / "shared" / "data" / "pedestrians-720p.avi"
 WIDTH, HEIGHT, FPS, WINDOW_S = 640, 360, 5, 10
 CAMERAS, STORE_WORKERS = 100, 4
+BACKLOG = CAMERAS * FPS * WINDOW_S * 3
+"""Frames per round: by default 100 cameras, 30 s (three 10 s windows) each."""
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
@@ -135,10 +145,16 @@ async def publish_backlog(
 
 
 async def archive_backlog(
-    conn: Connection, operator: str, expected: int, meter: CpuMeter | None = None
+    conn: Connection,
+    operator: str,
+    expected: int,
+    meter: CpuMeter | None = None,
+    client_cpus: set[int] | None = None,
 ) -> tuple[float, int]:
     """Seconds the archiver takes to store a backlog of ``expected`` frames (from the moment
-    it owns the partitions), and the bytes it stored; ``meter`` measures the same interval."""
+    it owns the partitions), and the bytes it stored; ``meter`` measures the same interval.
+    ``client_cpus``: check that every thread of this process (librdkafka's included) stayed
+    on these CPUs."""
     settings = ArchiverSettings(
         bootstrap=conn.kafka_bootstrap,
         group_id=f"bench-{operator}",
@@ -165,13 +181,17 @@ async def archive_backlog(
     elapsed = time.monotonic() - started
     if meter is not None:
         meter.stop()
+    outside = [] if client_cpus is None else threads_outside(os.getpid(), client_cpus)
     stop.set()
     await task
+    if outside:
+        raise SystemExit(f"threads of the measured client not pinned: {', '.join(outside)}")
     return elapsed, archiver.stored_bytes
 
 
 def stored_objects(minio: Minio, operator: str) -> list[tuple[bytes, bytes]]:
-    """(video, manifest) bytes of every chunk the archiver stored for ``operator``."""
+    """(video, manifest) bytes of every chunk the archiver stored for ``operator`` (once, even
+    after raw PUTs of copies)."""
     bucket = archive_bucket(operator)
 
     def get(key: str) -> bytes:
@@ -182,7 +202,9 @@ def stored_objects(minio: Minio, operator: str) -> list[tuple[bytes, bytes]]:
             response.close()
             response.release_conn()
 
-    return [(get(m["video_key"]), get(m["manifest_key"])) for m in read_manifests(minio, operator)]
+    # By manifest key: the raw PUTs' copies (raw/*.json) hold the same manifests.
+    stored = {m["manifest_key"]: m for m in read_manifests(minio, operator)}
+    return [(get(m["video_key"]), get(m["manifest_key"])) for m in stored.values()]
 
 
 def raw_puts(
@@ -259,50 +281,114 @@ def rss_with_cameras(operator: str, cameras: int, log: Path) -> float:
     return peak
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One path's round: the backlog it stored, in how long, and where the CPU went."""
+
+    frames: int
+    stored_bytes: int
+    """Videos and manifests, as stored."""
+    seconds: float
+    cpu: CpuUse
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.seconds
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.stored_bytes / self.seconds / 1e6
+
+    @property
+    def client_s_per_gb(self) -> float:
+        """CPU seconds of this process (the measured client) per GB stored."""
+        return self.cpu.processes["client"] / (self.stored_bytes / 1e9)
+
+
+def _size(objects: list[tuple[bytes, bytes]]) -> int:
+    return sum(len(v) + len(m) for v, m in objects)
+
+
 async def raw_round(
     conn: Connection,
     operator: str,
     objects: list[tuple[bytes, bytes]],
     frames: int,
     meter: CpuMeter,
-) -> tuple[float, float]:
-    """Frames/s and MB/s of raw PUTs of ``objects`` (which hold ``frames`` frames)."""
+) -> Measured:
+    """Raw PUTs of ``objects`` (which hold ``frames`` frames)."""
     meter.start()
     raw_s = await asyncio.to_thread(raw_puts, conn, operator, objects, STORE_WORKERS)
-    meter.stop()
-    return frames / raw_s, sum(len(v) + len(m) for v, m in objects) / raw_s / 1e6
+    return Measured(frames, _size(objects), raw_s, meter.stop())
 
 
-def cpu_table(raw: list[CpuUse], ours: list[CpuUse]) -> list[str]:
-    """Where the machine's time went, medians over the rounds (CPU seconds per backlog)."""
+def _median(rounds: list[Measured], value: Callable[[Measured], float]) -> float:
+    return statistics.median(value(r) for r in rounds)
 
-    def median(uses: list[CpuUse], name: str) -> float:
-        return statistics.median(u.processes.get(name, 0.0) for u in uses)
 
+def result_table(raws: list[Measured], ours: list[Measured]) -> list[str]:
+    """Throughput and client CPU per GB of both paths, medians over the rounds."""
+    raw_fps = _median(raws, lambda r: r.frames_per_s)
+    raw_cpu = _median(raws, lambda r: r.client_s_per_gb)
     rows = [
-        "| path | MinIO CPU s | Kafka broker CPU s | client CPU s (this process) | wall s "
-        "| machine busy |",
+        "| path | frames/s | MB/s stored | ratio | client CPU s per GB | CPU ratio |",
         "|---|---|---|---|---|---|",
     ]
-    for label, uses in (("raw PUTs", raw), ("archiver", ours)):
+    for label, rounds in (
+        ("raw PUTs (minio-py)", raws),
+        ("archiver (Kafka → chunks → MinIO, commits)", ours),
+    ):
+        fps = _median(rounds, lambda r: r.frames_per_s)
+        cpu = _median(rounds, lambda r: r.client_s_per_gb)
         rows.append(
-            f"| {label} | {median(uses, 'MinIO'):.2f} | {median(uses, 'Kafka'):.2f} | "
-            f"{median(uses, 'client'):.2f} | {statistics.median(u.wall_s for u in uses):.2f} | "
-            f"{statistics.median(u.machine_busy for u in uses):.0%} |"
+            f"| {label} | {fps:.0f} | {_median(rounds, lambda r: r.mb_per_s):.1f} | "
+            f"{fps / raw_fps:.2f} | {cpu:.2f} | {cpu / raw_cpu:.2f} |"
+        )
+    return rows
+
+
+def cpu_table(raws: list[Measured], ours: list[Measured], cores: tuple[int, int]) -> list[str]:
+    """Where the machine's time went, medians over the rounds (CPU seconds per backlog)."""
+    services, client = cores
+    rows = [
+        "| path | MinIO CPU s | Kafka broker CPU s | client CPU s (this process) | wall s "
+        f"| CPU {services} busy (services) | CPU {client} busy (client) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, rounds in (("raw PUTs", raws), ("archiver", ours)):
+        cells = [
+            statistics.median(r.cpu.processes.get(name, 0.0) for r in rounds)
+            for name in ("MinIO", "Kafka", "client")
+        ]
+        rows.append(
+            f"| {label} | {cells[0]:.2f} | {cells[1]:.2f} | {cells[2]:.2f} | "
+            f"{_median(rounds, lambda r: r.cpu.wall_s):.2f} | "
+            f"{_median(rounds, lambda r: r.cpu.core_busy[services]):.0%} | "
+            f"{_median(rounds, lambda r: r.cpu.core_busy[client]):.0%} |"
         )
     return rows
 
 
 async def throughput_rounds(
-    conn: Connection, root: Minio, jpegs: list[bytes], rounds: int, pids: dict[str, int]
+    conn: Connection,
+    root: Minio,
+    jpegs: list[bytes],
+    rounds: int,
+    pids: dict[str, int],
+    services: Pinning,
+    cores: tuple[int, int],
+    cameras: int,
 ) -> tuple[list[str], str]:
     """Archiver against raw PUTs of the objects it stores, alternating, medians; the result
-    lines and the operator of the last round (for the fetch measurement)."""
-    per_camera = FPS * WINDOW_S * 3
-    ours: list[tuple[float, float]] = []  # frames/s, MB/s
-    raws: list[tuple[float, float]] = []
-    raw_cpu: list[CpuUse] = []
-    our_cpu: list[CpuUse] = []
+    lines and the operator of the last round (for the fetch measurement).
+
+    The backlog is ``BACKLOG`` frames of ``cameras`` cameras: fewer cameras, more windows
+    each (the same chunks of 50 frames). A camera's first chunk closes only when its next
+    window begins, so with 3 windows a third of the backlog is read before the first PUT."""
+    per_camera = BACKLOG // cameras
+    client_cpus = {cores[1]}
+    ours: list[Measured] = []
+    raws: list[Measured] = []
     objects: list[tuple[bytes, bytes]] = []
     operator = ""
     for round_ in range(rounds):
@@ -310,44 +396,46 @@ async def throughput_rounds(
             await remove_operator(conn, root, operator)
         operator = f"bench-{uuid.uuid4().hex[:6]}"
         await provision_operator(conn.kafka_bootstrap, root, operator)
-        sent = await publish_backlog(conn.kafka_bootstrap, operator, CAMERAS, per_camera, jpegs)
+        sent = await publish_backlog(conn.kafka_bootstrap, operator, cameras, per_camera, jpegs)
 
-        if objects and round_ % 2 == 1:
-            meter = CpuMeter(pids)  # alternate the order
-            raws.append(await raw_round(conn, operator, objects, sent, meter))
-            raw_cpu.append(_result(meter))
+        services.apply()  # a thread the services started meanwhile
+        if objects and round_ % 2 == 1:  # alternate the order
+            raws.append(await raw_round(conn, operator, objects, sent, CpuMeter(pids)))
         meter = CpuMeter(pids)
-        elapsed, _ = await archive_backlog(conn, operator, sent, meter)
-        our_cpu.append(_result(meter))
+        elapsed, _ = await archive_backlog(conn, operator, sent, meter, client_cpus)
         stored = await asyncio.to_thread(stored_objects, root, operator)
-        ours.append((sent / elapsed, sum(len(v) + len(m) for v, m in stored) / elapsed / 1e6))
+        ours.append(Measured(sent, _size(stored), elapsed, _result(meter)))
         if not objects or round_ % 2 == 0:
             objects = stored
-            meter = CpuMeter(pids)
-            raws.append(await raw_round(conn, operator, objects, sent, meter))
-            raw_cpu.append(_result(meter))
-        print(f"round {round_}: archiver {ours[-1][0]:.0f} frames/s, raw {raws[-1][0]:.0f}")
-    raw_fps, raw_mbs = (statistics.median(x) for x in zip(*raws, strict=True))
-    our_fps, our_mbs = (statistics.median(x) for x in zip(*ours, strict=True))
+            raws.append(await raw_round(conn, operator, objects, sent, CpuMeter(pids)))
+        print(
+            f"round {round_}: archiver {ours[-1].frames_per_s:.0f} frames/s "
+            f"{ours[-1].client_s_per_gb:.2f} CPU s/GB, raw {raws[-1].frames_per_s:.0f} frames/s "
+            f"{raws[-1].client_s_per_gb:.2f} CPU s/GB"
+        )
+    services_cpu, client_cpu = cores
     lines = [
-        f"Archiver on a backlog of {CAMERAS * per_camera} frames ({CAMERAS} cameras, mjpeg "
+        f"Archiver on a backlog of {cameras * per_camera} frames ({cameras} cameras, "
+        f"{per_camera // (FPS * WINDOW_S)} windows of {WINDOW_S} s each, mjpeg "
         f"profile, {STORE_WORKERS} store workers) against raw MinIO PUTs of the very objects it "
         f"stored ({len(objects)} videos, each followed by its manifest, byte for byte, "
-        f"{STORE_WORKERS} threads), alternated over {rounds} rounds, medians:",
+        f"{STORE_WORKERS} threads), alternated over {rounds} rounds, medians; MinIO and Kafka "
+        f"(every thread) pinned to CPU {services_cpu}, the measured client (the archiver, the "
+        f"raw PUT client) to CPU {client_cpu}, as if on separate hosts:",
         "",
-        "| path | frames/s | MB/s stored | ratio |",
-        "|---|---|---|---|",
-        f"| raw PUTs | {raw_fps:.0f} | {raw_mbs:.1f} | 1.00 |",
-        f"| archiver (Kafka → chunks → MinIO, commits) | {our_fps:.0f} | {our_mbs:.1f} | "
-        f"{our_fps / raw_fps:.2f} |",
+        *result_table(raws, ours),
         "",
-        "Per round (frames/s, archiver / raw): "
-        + ", ".join(f"{o[0]:.0f} / {r[0]:.0f}" for o, r in zip(ours, raws, strict=True))
+        "Per round (frames/s and client CPU s per GB, archiver / raw): "
+        + ", ".join(
+            f"{o.frames_per_s:.0f} / {r.frames_per_s:.0f} "
+            f"({o.client_s_per_gb:.2f} / {r.client_s_per_gb:.2f})"
+            for o, r in zip(ours, raws, strict=True)
+        )
         + ".",
         "",
         "Where the machine's time went (CPU seconds over the same intervals, from /proc, medians):",
         "",
-        *cpu_table(raw_cpu, our_cpu),
+        *cpu_table(raws, ours, cores),
     ]
     return lines, operator
 
@@ -359,7 +447,14 @@ def _result(meter: CpuMeter) -> CpuUse:
 
 
 async def main_async(
-    conn: Connection, out: Path | None, tmp: Path, rounds: int, pids: dict[str, int]
+    conn: Connection,
+    out: Path | None,
+    tmp: Path,
+    rounds: int,
+    pids: dict[str, int],
+    services: Pinning,
+    cores: tuple[int, int],
+    cameras: int,
 ) -> None:
     jpegs = clip_jpegs()
     mean_kb = sum(map(len, jpegs)) / len(jpegs) / 1024
@@ -369,7 +464,7 @@ async def main_async(
         "",
         f"{datetime.now(UTC):%Y-%m-%d}, {platform.node()}, {os.cpu_count()} cores, the real clip "
         f"at {WIDTH}x{HEIGHT} sampled at {FPS} fps (JPEG q80, mean {mean_kb:.0f} KB), "
-        f"{WINDOW_S} s chunks, local Kafka and MinIO on loopback.",
+        f"{WINDOW_S} s chunks, local Kafka and MinIO on loopback (over TLS, with SCRAM).",
         "",
         "Stored bytes per camera-hour and encoding cost:",
         "",
@@ -378,7 +473,9 @@ async def main_async(
         *storage_per_hour(jpegs),
     ]
 
-    throughput, operator = await throughput_rounds(conn, root, jpegs, rounds, pids)
+    throughput, operator = await throughput_rounds(
+        conn, root, jpegs, rounds, pids, services, cores, cameras
+    )
     lines += ["", *throughput]
 
     # One minute of one camera: 6 chunks, listed (manifests) then downloaded.
@@ -421,13 +518,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--rounds", type=int, default=5, help="archiver/raw rounds (median)")
+    parser.add_argument(
+        "--cameras",
+        type=int,
+        default=CAMERAS,
+        help=f"cameras sharing the backlog of {BACKLOG} frames (fewer: more windows each)",
+    )
     args = parser.parse_args()
     act_as_admin()  # the benchmark provisions and drives the stack as the admin
+    cores = two_cpus()
     settings = StackSettings.from_env()
-    conn = stack.up(settings)
+    conn = stack.up(settings)  # before pinning: services it starts must not inherit our CPU
     tmp = settings.state_dir / "bench"
     tmp.mkdir(parents=True, exist_ok=True)
-    asyncio.run(main_async(conn, args.out, tmp, args.rounds, stack_pids(settings)))
+    pids = stack_pids(settings)
+    missing = {"MinIO", "Kafka"} - set(pids)
+    if missing:
+        raise SystemExit(f"no pid for {', '.join(sorted(missing))}: cannot pin the services")
+    # Every thread of this process, before it starts any other (asyncio's executor, the store
+    # workers, librdkafka's threads inherit the affinity of the thread that starts them).
+    pin_process(os.getpid(), {cores[1]})
+    with Pinning([pids["MinIO"], pids["Kafka"]], {cores[0]}) as services:
+        asyncio.run(
+            main_async(conn, args.out, tmp, args.rounds, pids, services, cores, args.cameras)
+        )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ class CpuUse:
     """CPU seconds of each named process (all its threads), this process as ``"client"``."""
     machine_busy: float
     """Share of all cores busy (any process) over the interval, 0 to 1."""
+    core_busy: Mapping[int, float]
+    """Share of each core busy (any process) over the interval, 0 to 1, by CPU number."""
 
 
 def stack_pids(settings: StackSettings) -> dict[str, int]:
@@ -42,17 +44,27 @@ def _process_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def _machine_ticks() -> tuple[int, int]:
-    """(busy, total) ticks of all cores since boot."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]  # idle, iowait
-    return sum(values) - idle, sum(values)
+def _machine_ticks() -> dict[int, tuple[int, int]]:
+    """(busy, total) ticks since boot of all cores (key -1) and of each core (its number)."""
+    ticks = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if not name.startswith("cpu"):
+            break
+        values = [int(v) for v in fields]
+        idle = values[3] + values[4]  # idle, iowait
+        ticks[int(name[3:]) if name != "cpu" else -1] = (sum(values) - idle, sum(values))
+    return ticks
+
+
+def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    return (after[0] - before[0]) / max(1, after[1] - before[1])
 
 
 class CpuMeter:
     def __init__(self, pids: Mapping[str, int]) -> None:
         self.pids = dict(pids)
-        self._start: tuple[float, dict[str, int], tuple[int, int]] | None = None
+        self._start: tuple[float, dict[str, int], dict[int, tuple[int, int]]] | None = None
         self.result: CpuUse | None = None
 
     def start(self) -> None:
@@ -62,14 +74,15 @@ class CpuMeter:
     def stop(self) -> CpuUse:
         if self._start is None:
             raise RuntimeError("CpuMeter.stop() before start()")
-        started, ticks, (busy0, total0) = self._start
-        busy1, total1 = _machine_ticks()
+        started, ticks, machine = self._start
+        now = _machine_ticks()
         self.result = CpuUse(
             wall_s=time.monotonic() - started,
             processes={
                 name: (_process_ticks(pid) - ticks[name]) * _TICK_S
                 for name, pid in self.pids.items()
             },
-            machine_busy=(busy1 - busy0) / max(1, total1 - total0),
+            machine_busy=_busy(machine[-1], now[-1]),
+            core_busy={cpu: _busy(machine[cpu], now[cpu]) for cpu in machine if cpu >= 0},
         )
         return self.result

@@ -19,6 +19,7 @@ from minio.error import S3Error
 
 from consumers.archive import manifest as manifests
 from consumers.archive.hold import hold_window
+from consumers.archive.store import archiver_client, checksummed
 from infra.provision import ensure_operator_user, set_archive_retention
 from runtime import connection
 from runtime.connection import Connection
@@ -81,6 +82,38 @@ async def test_each_chunk_is_a_playable_video_holding_exactly_its_manifest_frame
         assert manifest["first_sequence"] == min(f["sequence"] for f in manifest["frames"])
         event = manifests.archive_chunk_of(manifest)
         assert event.window_end - event.window_start == timedelta(seconds=1)
+
+
+async def test_minio_refuses_an_archiver_put_whose_body_differs_from_its_sha256(
+    archived: str, live_stack: Connection
+) -> None:
+    """The archiver sends each object's SHA-256 (the manifest's) instead of minio-py's
+    Content-MD5: MinIO must check it, or a body damaged on the way would be stored."""
+    client = archiver_client(live_stack)
+    bucket = archive_bucket(archived)
+    body = b"a chunk's bytes"
+    await asyncio.to_thread(
+        client.put_object,
+        bucket,
+        "checksum-test/matching",
+        io.BytesIO(body),
+        len(body),
+        metadata=checksummed(hashlib.sha256(body).digest()),
+    )
+    with pytest.raises(S3Error) as refused:
+        await asyncio.to_thread(
+            client.put_object,
+            bucket,
+            "checksum-test/damaged",
+            io.BytesIO(body),
+            len(body),
+            metadata=checksummed(hashlib.sha256(b"the bytes hashed").digest()),
+        )
+    assert refused.value.code == "XAmzContentChecksumMismatch"
+    names = await asyncio.to_thread(
+        lambda: [o.object_name for o in client.list_objects(bucket, prefix="checksum-test/")]
+    )
+    assert names == ["checksum-test/matching"]
 
 
 async def test_retention_is_a_lifecycle_rule_that_also_expires_old_versions_and_markers(
