@@ -15,10 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiokafka.errors import KafkaError
-
 from producers.frames import FrameProcessor, Processed
-from producers.publisher import Publisher
+from producers.publisher import Publisher, PublishError
 from producers.sequence import SequenceStore
 from producers.sources.base import FrameSource, SourceError
 from schemas.config import Camera, CameraProfile
@@ -109,7 +107,7 @@ class CameraAdapter:
         capture goes on (it used to end up in the source-retry path and stop the adapter)."""
         try:
             await self._publisher.publish_event(event)
-        except KafkaError:
+        except PublishError:
             delivery_logger.exception(
                 "camera %s: %s event not published", self.camera.id, event.kind.value
             )
@@ -202,9 +200,9 @@ class CameraAdapter:
     async def _publish(self, frame: Frame) -> None:
         try:
             ack = await self._publisher.publish_frame(frame)
-        except KafkaError:
-            # Refused before it was even queued (buffer full past the timeout, frame too
-            # large): counted and reported in health events; publishing goes on.
+        except PublishError:
+            # Refused before it was even queued (queue full past the wait, frame too large):
+            # counted and reported in health events; publishing goes on.
             self.counters.failed += 1
             delivery_logger.exception(
                 "camera %s: frame #%d not published", self.camera.id, frame.sequence

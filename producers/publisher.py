@@ -1,34 +1,69 @@
-"""The Kafka edge of the camera adapters: frames and camera events, keyed by camera id.
+"""The Kafka edge of the camera adapters: frames and camera events, keyed by camera id, each
+frame on its camera's partition.
 
-Idempotent producer (acks=all); the request size is raised to the frame topics' maximum so a
-large frame is never refused by the client while the broker would accept it. Connections to a
-broker that is down are retried with a backoff (runtime.reconnect): without it aiokafka retries
-in a busy loop and logs thousands of errors a second.
+On librdkafka (confluent-kafka) rather than aiokafka: publishing frames is all an adapter does
+with Kafka, and librdkafka batches, encrypts and sends in its own threads, where aiokafka does it
+in Python on the event loop that also captures (kafka-baseline, 30 KB records over TLS on this
+machine: confluent-kafka produces about twice as fast as aiokafka; docs/benchmarks.md). Its
+requests are capped by ``message.max.bytes`` (aiokafka's are not: one batch per partition, with
+a partition per camera that made requests the broker refused).
+
+Idempotent producer (acks=all). ``publish_frame`` returns an asyncio future of the broker's
+acknowledgement; a frame refused (too large, the local queue full while Kafka is away) raises
+or fails that future with :class:`PublishError`. A frame not acknowledged within
+``DELIVERY_TIMEOUT_S`` fails: a live view wants new frames, not a backlog from an outage.
+librdkafka reconnects with its own backoff, and its log lines go to the ``librdkafka`` logger,
+whose repeats are aggregated (runtime.logs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from runtime import kafka_clients
 from schemas.codec import CAMERA_EVENT, FRAME
+from schemas.errors import VigieError
 from schemas.headers import frame_headers
 from schemas.placement import Placement
 from schemas.records import CameraEvent, Frame
 from schemas.topics import camera_events_topic, frames_topic
 
+__all__ = ["PublishError", "Publisher"]
+
 logger = logging.getLogger(__name__)
 
-STOP_OLD_S = 5.0
-EVENT_PARTITIONS_MARGIN = 16
-"""Partitions written besides the cameras' own: camera events, cameras not placed."""
+DELIVERY_TIMEOUT_S = 30.0
+"""A frame not acknowledged by then is given up (counted as failed by the adapter)."""
+QUEUE_KBYTES = 256 * 1024
+"""Frames held in the producer while Kafka is slow or away (librdkafka's default is 1 GiB)."""
+FULL_QUEUE_WAIT_S = 5.0
+"""How long a frame waits for room in a full queue before it is refused."""
+POLL_S = 0.05
+
+
+class PublishError(VigieError, RuntimeError):
+    """Kafka did not take a frame or event (refused, or not acknowledged in time)."""
+
+
+def producer_config(bootstrap: str, client_id: str) -> dict[str, Any]:
+    """librdkafka settings of the camera publisher (pure), security added at start."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "client.id": client_id,
+        "enable.idempotence": True,
+        "linger.ms": 5,
+        "batch.size": kafka_clients.BATCH_BYTES,
+        "message.max.bytes": kafka_clients.SIZE_LIMIT,
+        "queue.buffering.max.kbytes": QUEUE_KBYTES,
+        "message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
+    }
 
 
 class Publisher:
@@ -43,49 +78,29 @@ class Publisher:
         self._bootstrap = bootstrap
         self._client_id = client_id
         self._placement = placement or Placement({})
-        self._producer = self._new_producer()
-        self._sequence_lost = False
-
-    def _new_producer(self) -> AIOKafkaProducer:
-        # One batch per partition written, and a request holds them all: many cameras, smaller
-        # batches (kafka_clients.REQUEST_BUDGET).
-        partitions = len(self._placement.slots) + EVENT_PARTITIONS_MARGIN
-        return kafka_clients.producer(
-            self._bootstrap,
-            client_id=self._client_id,
-            linger_ms=5,
-            max_batch_size=kafka_clients.batch_bytes(partitions),
-        )
+        self._producer: Producer | None = None
+        self._polling: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> Publisher:
-        await self._producer.start()
+        config = producer_config(self._bootstrap, self._client_id)
+        # Authenticated as this process's principal (SASL/SCRAM over TLS), like every client.
+        config.update(kafka_clients.librdkafka_security())
+        config["logger"] = logging.getLogger("librdkafka")
+        self._loop = asyncio.get_running_loop()
+        self._producer = Producer(config)
+        # Delivery reports are served by this thread; each resolves its future on the loop.
+        self._polling = threading.Thread(
+            target=self._poll, name=f"{self._client_id}-deliveries", daemon=True
+        )
+        self._polling.start()
         return self
 
-    def _watch(self, ack: asyncio.Future[Any]) -> None:
-        """After an outage longer than the request timeout, aiokafka's idempotent producer has
-        used up the sequence numbers of the batches that expired unsent; the broker then
-        refuses everything after the gap and the producer never recovers (aio-libs/aiokafka
-        #1017). Seen on an ack, the producer is replaced before the next send."""
-
-        def check(done: asyncio.Future[Any]) -> None:
-            if not done.cancelled() and isinstance(done.exception(), OutOfOrderSequenceNumber):
-                self._sequence_lost = True
-
-        ack.add_done_callback(check)
-
-    async def _ready(self) -> AIOKafkaProducer:
-        if self._sequence_lost:
-            self._sequence_lost = False
-            logger.warning(
-                "the Kafka producer lost its sequence after an outage: starting a new one"
-            )
-            old, self._producer = self._producer, self._new_producer()
-            await self._producer.start()
-            try:
-                await asyncio.wait_for(old.stop(), STOP_OLD_S)
-            except (TimeoutError, KafkaError) as exc:
-                logger.warning("the old producer did not stop cleanly: %r", exc)
-        return self._producer
+    def _poll(self) -> None:
+        producer = self._live
+        while not self._closing.is_set():
+            producer.poll(POLL_S)
 
     async def __aexit__(
         self,
@@ -93,41 +108,96 @@ class Publisher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # stop() flushes what is queued before closing.
-        await self._producer.stop()
+        try:
+            await self.flush()
+        finally:
+            self._closing.set()
+            if self._polling is not None:
+                await asyncio.to_thread(self._polling.join, 10)
+
+    async def flush(self) -> None:
+        """Wait until every queued frame and event is acknowledged or given up."""
+        left = await asyncio.to_thread(self._live.flush, DELIVERY_TIMEOUT_S + 5)
+        if left:
+            logger.warning("%d frames or events still unacknowledged at flush", left)
 
     async def partition_counts(self, topics: Iterable[str]) -> dict[str, int]:
         """The partition count of each of `topics` the broker knows (metadata request)."""
         counts: dict[str, int] = {}
         for topic in topics:
-            partitions = await self._producer.partitions_for(topic)
-            if partitions:
-                counts[topic] = len(partitions)
+            metadata = await asyncio.to_thread(self._live.list_topics, topic, 10)
+            found = metadata.topics.get(topic)
+            if found is not None and found.error is None and found.partitions:
+                counts[topic] = len(found.partitions)
         return counts
 
     async def publish_frame(self, frame: Frame) -> asyncio.Future[Any]:
         """Queue a frame; returns the future of its broker acknowledgement."""
-        producer = await self._ready()
         slot = self._placement.slots.get(frame.camera_id)
-        ack: asyncio.Future[Any] = await producer.send(
+        return await self._produce(
             frames_topic(frame.operator),
-            value=FRAME.encode(frame),
-            key=frame.camera_id.encode(),
-            headers=frame_headers(frame),
-            partition=slot[1] if slot is not None and slot[0] == frame.operator else None,
+            FRAME.encode(frame),
+            frame.camera_id.encode(),
+            frame_headers(frame),
+            slot[1] if slot is not None and slot[0] == frame.operator else None,
         )
-        self._watch(ack)
-        return ack
 
     async def publish_event(self, event: CameraEvent) -> None:
-        producer = await self._ready()
-        ack: asyncio.Future[Any] = await producer.send(
+        ack = await self._produce(
             camera_events_topic(event.operator),
-            value=CAMERA_EVENT.encode(event),
-            key=event.camera_id.encode(),
+            CAMERA_EVENT.encode(event),
+            event.camera_id.encode(),
+            None,
+            None,
         )
-        self._watch(ack)
         await ack
 
-    async def flush(self) -> None:
-        await self._producer.flush()
+    async def _produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes,
+        headers: Any,  # list[tuple[str, bytes]] | None
+        partition: int | None,
+    ) -> asyncio.Future[Any]:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the publisher is not started")
+        ack: asyncio.Future[Any] = loop.create_future()
+
+        def settle(error: KafkaError | None) -> None:
+            if ack.done():
+                return
+            if error is None:
+                ack.set_result(None)
+            else:
+                ack.set_exception(PublishError(f"{topic}: {error.str()}"))
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            loop.call_soon_threadsafe(settle, error)
+
+        extra: dict[str, Any] = {} if partition is None else {"partition": partition}
+        waited = 0.0
+        while True:
+            try:
+                self._live.produce(
+                    topic, value, key, headers=headers, on_delivery=delivered, **extra
+                )
+            except BufferError:
+                # The local queue is full (Kafka slow or away): wait for room, not forever.
+                if waited >= FULL_QUEUE_WAIT_S:
+                    raise PublishError(
+                        f"{topic}: the producer's queue has been full for {waited:.0f} s"
+                    ) from None
+                await asyncio.sleep(0.05)
+                waited += 0.05
+            except KafkaException as exc:  # refused before queueing (e.g. too large)
+                raise PublishError(f"{topic}: {exc.args[0].str()}") from exc
+            else:
+                return ack
+
+    @property
+    def _live(self) -> Producer:
+        if self._producer is None:
+            raise RuntimeError("the publisher is not started")
+        return self._producer

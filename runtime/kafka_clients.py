@@ -26,11 +26,9 @@ from schemas.topics import MAX_FRAME_BYTES
 
 __all__ = [
     "BATCH_BYTES",
-    "REQUEST_BUDGET",
     "SIZE_LIMIT",
     "SIZE_MARGIN",
     "admin",
-    "batch_bytes",
     "consumer",
     "librdkafka_security",
     "producer",
@@ -42,18 +40,6 @@ SIZE_LIMIT = MAX_FRAME_BYTES + SIZE_MARGIN
 """The largest request a producer sends and the most a consumer fetches per partition."""
 BATCH_BYTES = 1024 * 1024
 """Producer batch size: many frames per request, as kafka-baseline measures the clients."""
-REQUEST_BUDGET = 64 * 1024 * 1024
-"""What one produce request may hold. aiokafka puts one batch per partition in a request and
-does not cap the total: with a partition per camera, 240 cameras x 1 MiB batches made 155 MB
-requests after a slow second, which the broker refuses (``socket.request.max.bytes``, 100 MiB)
-by closing the connection, and the producer sent the same request again, forever."""
-MIN_BATCH_BYTES = 64 * 1024
-
-
-def batch_bytes(partitions: int) -> int:
-    """The batch size of a producer writing to `partitions` partitions: 1 MiB, less when that
-    many full batches would not fit in one request (pure)."""
-    return max(MIN_BATCH_BYTES, min(BATCH_BYTES, REQUEST_BUDGET // max(1, partitions)))
 
 
 MECHANISM = "SCRAM-SHA-512"
