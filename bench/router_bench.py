@@ -15,7 +15,7 @@ One owner with 240 cameras (a partition each), a grantee, one live grant on 2 of
 - **frames forwarded without a grant**: on every shared topic, frames of a camera outside every
   grant's validity (target 0).
 
-Run: .venv/bin/python -m bench.router_bench [--rounds 3] [--cycles 20] (against `vigie stack
+Run: .venv/bin/python -m bench.router_bench [--rounds 5] [--cycles 20] (against `vigie stack
 up`, or VIGIE_STATE_DIR / VIGIE_KAFKA_PORT for another stack); copy the printed section into
 docs/benchmarks.md.
 """
@@ -551,7 +551,7 @@ def _report(
             + ", ".join(f"{o * 1000:.0f}" for o in opens)
             + ".",
             "",
-            "Run: `.venv/bin/python -m bench.router_bench [--rounds 3] [--cycles 20]` against"
+            "Run: `.venv/bin/python -m bench.router_bench [--rounds 5] [--cycles 20]` against"
             " a running stack (`vigie stack up`).",
         ]
     )
@@ -559,7 +559,7 @@ def _report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--backlog", type=int, default=5000)
     parser.add_argument("--relay-frames", type=int, default=10_000)

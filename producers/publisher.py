@@ -46,6 +46,7 @@ QUEUE_KBYTES = 256 * 1024
 FULL_QUEUE_WAIT_S = 5.0
 """How long a frame waits for room in a full queue before it is refused."""
 POLL_S = 0.05
+CONNECT_WAIT_S = 10.0
 
 
 class PublishError(VigieError, RuntimeError):
@@ -95,7 +96,17 @@ class Publisher:
             target=self._poll, name=f"{self._client_id}-deliveries", daemon=True
         )
         self._polling.start()
+        await self._connected()
         return self
+
+    async def _connected(self) -> None:
+        """Wait for a first metadata answer (connection, TLS, SCRAM), as aiokafka's start()
+        did: frames captured before it would wait in the queue. Kafka away at start is not an
+        error: librdkafka keeps connecting, and frames wait or are given up as in an outage."""
+        try:
+            await asyncio.to_thread(self._live.list_topics, None, CONNECT_WAIT_S)
+        except KafkaException as exc:
+            logger.warning("Kafka not reachable yet (%s): publishing as soon as it is", exc)
 
     def _poll(self) -> None:
         producer = self._live

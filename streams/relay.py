@@ -124,7 +124,7 @@ class Relay:
                 "bootstrap.servers": bootstrap,
                 "client.id": client_id,
                 "enable.idempotence": True,
-                "linger.ms": 2,
+                "linger.ms": 5,
                 "batch.size": kafka_clients.BATCH_BYTES,
                 "message.max.bytes": kafka_clients.SIZE_LIMIT,
                 "logger": logging.getLogger("librdkafka"),
