@@ -136,6 +136,7 @@ class Relay:
                 "bootstrap.servers": bootstrap,
                 "client.id": client_id,
                 "enable.idempotence": True,
+                "partitioner": "murmur2_random",  # as every other client (Java, aiokafka)
                 "linger.ms": 5,
                 "batch.size": kafka_clients.BATCH_BYTES,
                 "message.max.bytes": kafka_clients.SIZE_LIMIT,

@@ -209,7 +209,8 @@ async def test_frame_with_corrupt_headers_goes_to_dead_letter_with_the_reason(
 
         async def dead_letters() -> list[DeadLetter]:
             return [d for d in await _records(kafka_bootstrap, DEAD_LETTER_TOPIC, DEAD_LETTER)
-                    if d.source_topic == frames_topic(world.transit)]  # fmt: skip
+                    if d.source_topic == frames_topic(world.transit)
+                    and d.value == b"corrupt frame body"]  # fmt: skip
 
         letters = await eventually(
             dead_letters,

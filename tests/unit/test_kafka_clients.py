@@ -16,3 +16,4 @@ def test_the_publisher_caps_its_requests_and_holds_a_bounded_queue() -> None:
     assert config["queue.buffering.max.kbytes"] <= 1024 * 1024
     assert config["message.timeout.ms"] == DELIVERY_TIMEOUT_S * 1000
     assert config["enable.idempotence"] is True
+    assert config["partitioner"] == "murmur2_random"  # a key lands where other clients put it
