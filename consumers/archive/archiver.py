@@ -99,6 +99,9 @@ class ArchiverSettings:
     session_timeout_ms: int = 10_000
     operators: tuple[str, ...] = ()
     """Archive only these operators' frames (default: every ``frames.*`` topic)."""
+    owners: Mapping[str, str] = field(default_factory=dict)
+    """Configured camera -> its operator: a frame naming another operator's camera is refused
+    (the router, which reads only shared cameras, no longer sees every frame)."""
 
     @property
     def subscription(self) -> list[str]:
@@ -124,8 +127,11 @@ class _Rejected(VigieError):
         self.reason = reason
 
 
-def to_archived_frame(record: ConsumedRecord) -> ArchivedFrame:
-    """The frame in a ``frames.<operator>`` record; _Rejected with the reason if it is not one."""
+def to_archived_frame(
+    record: ConsumedRecord, owners: Mapping[str, str] | None = None
+) -> ArchivedFrame:
+    """The frame in a ``frames.<operator>`` record; _Rejected with the reason if it is not one
+    (`owners`: the configured cameras' operators, a camera of another operator refused)."""
     try:
         routing = parse_frame_headers(record.headers)
         frame = FRAME.decode(record.value or b"")
@@ -139,6 +145,13 @@ def to_archived_frame(record: ConsumedRecord) -> ArchivedFrame:
             "WrongOperator",
             f"frame of operator {frame.operator!r} on {record.topic} (headers say"
             f" {routing.operator!r})",
+        )
+    owner = (owners or {}).get(frame.camera_id)
+    if owner is not None and owner != topic_operator:
+        raise _Rejected(
+            "ForeignCamera",
+            f"camera {frame.camera_id!r} belongs to {owner!r}, not to the publisher of"
+            f" {record.topic}",
         )
     if frame.camera_id != routing.camera_id or not is_key_safe_id(frame.camera_id):
         raise _Rejected(
@@ -253,7 +266,7 @@ class Archiver:
     async def _ingest(self, record: ConsumedRecord, now: float) -> None:
         source = (record.topic, record.partition)
         try:
-            frame = to_archived_frame(record)
+            frame = to_archived_frame(record, self.settings.owners)
         except _Rejected as exc:
             logger.warning(
                 "dead-letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc

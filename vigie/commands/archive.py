@@ -26,8 +26,11 @@ def _run(args: argparse.Namespace) -> int:
 
     act_as(ARCHIVER)
     profiles = {}
+    owners = {}
     if args.config is not None:
-        profiles = {o.id: o.archive_profile for o in load(args.config).operators}
+        config = load(args.config)
+        profiles = {o.id: o.archive_profile for o in config.operators}
+        owners = {c.id: c.operator for c in config.cameras}
     conn = connection.as_minio_service(connection.load(), ARCHIVER)
     settings = ArchiverSettings(
         bootstrap=conn.kafka_bootstrap,
@@ -40,6 +43,7 @@ def _run(args: argparse.Namespace) -> int:
         session_timeout_ms=args.session_timeout_ms,
         commit_interval_s=args.commit_interval_seconds,
         operators=tuple(args.operator or ()),
+        owners=owners,
     )
     asyncio.run(run(settings, archiver_client(conn, pool_size=args.workers + 2)))
     return 0
