@@ -33,7 +33,7 @@ from schemas.placement import placement
 from schemas.records import Frame, FrameEncoding
 
 
-def _frame(camera_id: str, operator: str, seq: int, image: bytes) -> Frame:
+def frame_of(camera_id: str, operator: str, seq: int, image: bytes) -> Frame:
     return Frame(
         camera_id=camera_id, operator=operator, capture_time=datetime.now(UTC), sequence=seq,
         width=640, height=360, encoding=FrameEncoding.JPEG, image=image,
@@ -57,7 +57,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             await asyncio.sleep(args.burst_after)
             camera = args.burst_camera
             acks = [
-                await publisher.publish_frame(_frame(camera, owners[camera], i, image))
+                await publisher.publish_frame(frame_of(camera, owners[camera], i, image))
                 for i in range(args.burst)
             ]
             await asyncio.gather(*acks)
@@ -75,7 +75,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         seq = 0
         while not stop.is_set():
             for camera in cameras:
-                frame = _frame(camera, owners[camera], seq, image)
+                frame = frame_of(camera, owners[camera], seq, image)
                 ack = await publisher.publish_frame(frame)
                 ack.add_done_callback(partial(acked, frame.capture_time.timestamp()))
                 published += 1

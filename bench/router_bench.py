@@ -48,6 +48,7 @@ from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
 from bench.baseline import best, kafka_baseline
 from bench.cpu import CpuMeter
+from bench.fleet import frame_of
 from producers.publisher import Publisher
 from runtime import connection, kafka_clients
 from runtime.identity import act_as_admin
@@ -57,7 +58,7 @@ from schemas.config import IncidentKind, parse
 from schemas.headers import HEADER_CAMERA, HEADER_CAPTURE_US, HEADER_SEQUENCE, to_epoch_us
 from schemas.incident_commands import close_record, open_record
 from schemas.placement import placement
-from schemas.records import Frame, FrameEncoding, GrantStatus, IncidentCommand
+from schemas.records import GrantStatus, IncidentCommand
 from schemas.topics import GRANTS, INCIDENT_COMMANDS, shared_topic
 from vigie.provisioning import provision_topics
 
@@ -129,13 +130,6 @@ class Worker:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(60)
-
-
-def _frame(camera_id: str, owner: str, seq: int, image: bytes) -> Frame:
-    return Frame(
-        camera_id=camera_id, operator=owner, capture_time=datetime.now(UTC), sequence=seq,
-        width=640, height=360, encoding=FrameEncoding.JPEG, image=image,
-    )  # fmt: skip
 
 
 async def _send(producer: AIOKafkaProducer, record: IncidentCommand) -> None:
@@ -377,7 +371,7 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
         worker.stop()
         image = os.urandom(FRAME_BYTES)
         burst = [
-            await publisher.publish_frame(_frame(backlog_cam, owner, i, image))
+            await publisher.publish_frame(frame_of(backlog_cam, owner, i, image))
             for i in range(backlog)
         ]
         await asyncio.gather(*burst)
@@ -409,7 +403,9 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
                 first_seq = (r + 1) * 10_000_000
                 image = os.urandom(FRAME_BYTES)
                 pending = [
-                    await publisher.publish_frame(_frame(cams[i % 2], owner, first_seq + i, image))
+                    await publisher.publish_frame(
+                        frame_of(cams[i % 2], owner, first_seq + i, image)
+                    )
                     for i in range(relay_frames)
                 ]
                 await asyncio.gather(*pending)

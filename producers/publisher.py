@@ -56,16 +56,7 @@ class PublishError(VigieError, RuntimeError):
 def producer_config(bootstrap: str, client_id: str) -> dict[str, Any]:
     """librdkafka settings of the camera publisher (pure), security added at start."""
     return {
-        "bootstrap.servers": bootstrap,
-        "client.id": client_id,
-        "enable.idempotence": True,
-        # Kafka's own partitioner (murmur2, as the Java and aiokafka clients): a frame keyed by
-        # camera id without a placement lands where any other client would put it. librdkafka's
-        # default (CRC32) put a camera's frames on another partition than aiokafka did.
-        "partitioner": "murmur2_random",
-        "linger.ms": 5,
-        "batch.size": kafka_clients.BATCH_BYTES,
-        "message.max.bytes": kafka_clients.SIZE_LIMIT,
+        **kafka_clients.librdkafka_producer(bootstrap, client_id),
         "queue.buffering.max.kbytes": QUEUE_KBYTES,
         "message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
     }

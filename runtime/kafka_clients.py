@@ -30,6 +30,7 @@ __all__ = [
     "SIZE_MARGIN",
     "admin",
     "consumer",
+    "librdkafka_producer",
     "librdkafka_security",
     "producer",
     "security",
@@ -66,6 +67,22 @@ def librdkafka_security(auth: KafkaAuth | None = None) -> dict[str, str]:
         "sasl.username": auth.username,
         "sasl.password": auth.password,
         "ssl.ca.location": str(auth.ca_file),
+    }
+
+
+def librdkafka_producer(bootstrap: str, client_id: str) -> dict[str, Any]:
+    """The settings of a librdkafka (confluent-kafka) producer of frames (pure; no security,
+    see ``librdkafka_security``): idempotent, batches sized for frames, requests capped at the
+    frame limit, and keys hashed with Kafka's own murmur2 like every other client (librdkafka's
+    default, CRC32, puts a key on another partition than aiokafka or Java clients do)."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "client.id": client_id,
+        "enable.idempotence": True,
+        "partitioner": "murmur2_random",
+        "linger.ms": 5,
+        "batch.size": BATCH_BYTES,
+        "message.max.bytes": SIZE_LIMIT,
     }
 
 

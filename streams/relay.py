@@ -31,6 +31,7 @@ from typing import Any, cast
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from runtime import kafka_clients
+from runtime.consumed import ConsumedRecord
 from schemas.codec import DEAD_LETTER
 from schemas.dead_letters import dead_letter_for
 from schemas.headers import to_epoch_us
@@ -68,18 +69,6 @@ class RelayStats:
     forwarded: int = 0
     dead_letters: int = 0
     assigned: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Record:
-    """What ``dead_letter_for`` reads of a consumed message."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 @dataclass
@@ -133,13 +122,7 @@ class Relay:
         )
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
-                "client.id": client_id,
-                "enable.idempotence": True,
-                "partitioner": "murmur2_random",  # as every other client (Java, aiokafka)
-                "linger.ms": 5,
-                "batch.size": kafka_clients.BATCH_BYTES,
-                "message.max.bytes": kafka_clients.SIZE_LIMIT,
+                **kafka_clients.librdkafka_producer(bootstrap, client_id),
                 "logger": logging.getLogger("librdkafka"),
                 **security,
             }
@@ -189,6 +172,8 @@ class Relay:
             if gone:
                 self._consumer.incremental_unassign(gone)
                 self._assigned.difference_update(change.remove)
+                for source in change.remove:
+                    self._committed.pop(source, None)
             new = {s: at for s, at in change.add.items() if s not in self._assigned}
             if new:
                 self._consumer.incremental_assign(self._starts(new))
@@ -239,7 +224,7 @@ class Relay:
             if routed.problem is not None:
                 self._dead_letter(
                     batch,
-                    _Record(topic, partition, offset, key, message.value(), headers),
+                    ConsumedRecord(topic, partition, offset, key, message.value(), headers),
                     routed.problem,
                 )
             for grantee in routed.grantees:
@@ -257,7 +242,7 @@ class Relay:
             self._in_flight.append(batch)
         self._producer.poll(0)
 
-    def _dead_letter(self, batch: _Batch, record: _Record, problem: str) -> None:
+    def _dead_letter(self, batch: _Batch, record: ConsumedRecord, problem: str) -> None:
         self.stats.dead_letters += 1
         logger.warning(
             "%s[%d]@%d dead-lettered: %s", record.topic, record.partition, record.offset, problem

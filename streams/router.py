@@ -77,7 +77,7 @@ class Router:
         self._placement = placement
         self._owners: Mapping[str, str] = owners or {}
         self._held: frozenset[int] = frozenset()
-        self._reading: dict[Source, int] = {}
+        self._reading: frozenset[Source] = frozenset()
         self._changed = asyncio.Event()
         self._unplaced_said: set[str] = set()
         self._membership = kafka_clients.consumer(
@@ -154,7 +154,7 @@ class Router:
                 self._unplaced_said.add(camera_id)
                 logger.warning("camera %s is granted but not placed: it cannot be read", camera_id)
         add = {s: at for s, at in wanted.items() if s not in self._reading}
-        remove = frozenset(s for s in self._reading if s not in wanted)
+        remove = self._reading - wanted.keys()
         if add or remove:
             self._relay.reassign(add, remove)
-            self._reading = {s: at for s, at in wanted.items()}
+            self._reading = frozenset(wanted)

@@ -23,6 +23,7 @@ from confluent_kafka.aio import AIOConsumer
 
 from consumers.archive.chunker import Source
 from runtime import kafka_clients
+from runtime.consumed import ConsumedRecord
 
 __all__ = ["CommitRefused", "ConsumedRecord", "FrameReader", "Source"]
 
@@ -34,18 +35,6 @@ RebalanceHandler = Callable[[Sequence[Source]], Awaitable[None]]
 class CommitRefused(Exception):
     """The group refused an offset commit (a rebalance moved the partitions, or the broker is
     unreachable): the next owner re-reads from the last committed offset."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumedRecord:
-    """One Kafka record, with the attributes ``schemas.dead_letters.dead_letter_for`` reads."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 @dataclass(frozen=True)

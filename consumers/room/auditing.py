@@ -6,7 +6,7 @@ views that every route and the live socket start and end the same way."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 
 from fastapi import HTTPException
 
@@ -15,6 +15,8 @@ from consumers.room.auth import User
 from consumers.room.room import Room
 from consumers.room.writer import AuditUnavailable
 from schemas.records import AuditAction, AuditRecord
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "audit_soon",
@@ -77,12 +79,15 @@ async def record_refusal(
     incident_id: str | None = None,
     **details: str,
 ) -> None:
-    """Audit a refusal; a refusal that cannot be audited is still a refusal."""
-    with contextlib.suppress(HTTPException):
+    """Audit a refusal; a refusal that cannot be audited is still a refusal (and says so in
+    the log)."""
+    try:
         await audited(
             room, user, AuditAction.REFUSAL, why, camera_id=camera_id,
             subject_operator=subject_operator, incident_id=incident_id, **details,
         )  # fmt: skip
+    except HTTPException as exc:
+        logger.warning("refusal of %s not audited (%s): %s", user.name, exc.detail, why)
 
 
 async def refuse(
