@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ async def provision_topics(
             if code and for_code(code) is not TopicAlreadyExistsError:
                 message = rest[0] if rest else ""
                 raise ProvisionError(f"creating topic {name}: {for_code(code).__name__} {message}")
-        await wait_for_leaders(admin, [s.name for s in todo.create])
+        await wait_for_leaders(admin, {s.name: s.partitions for s in todo.create})
         for spec in todo.create:
             logger.info("topic %s created (%d partitions)", spec.name, spec.partitions)
     if todo.grow:
@@ -93,7 +93,7 @@ async def provision_topics(
                 raise ProvisionError(
                     f"adding partitions to {name}: {for_code(code).__name__} {message}"
                 )
-        await wait_for_leaders(admin, [s.name for s in todo.grow])
+        await wait_for_leaders(admin, {s.name: s.partitions for s in todo.grow})
         for spec in todo.grow:
             logger.info("topic %s grown to %d partitions", spec.name, spec.partitions)
     for drift in todo.drift:
@@ -102,18 +102,19 @@ async def provision_topics(
 
 
 async def wait_for_leaders(
-    admin: AIOKafkaAdminClient, names: Sequence[str], timeout_s: float = 30.0
+    admin: AIOKafkaAdminClient, partitions_of: Mapping[str, int], timeout_s: float = 30.0
 ) -> None:
-    """Wait until every partition of the new topics has a leader: creation returns before
-    the metadata has propagated, and a producer sending then would get NotLeader errors."""
+    """Wait until each topic shows its expected partition count, each with a leader: creating
+    or growing returns before the metadata has propagated, and an adapter starting then would
+    see too few partitions (its camera offline) or get NotLeader errors."""
     deadline = asyncio.get_running_loop().time() + timeout_s
-    pending = set(names)
+    pending = set(partitions_of)
     while pending:
         for topic in await admin.describe_topics(sorted(pending)):
             partitions = topic["partitions"]
             if (
                 topic["error_code"] == 0
-                and partitions
+                and len(partitions) >= partitions_of[topic["topic"]]
                 and all(p["leader"] >= 0 for p in partitions)
             ):
                 pending.discard(topic["topic"])
