@@ -55,6 +55,7 @@ from producers.publisher import Publisher
 from runtime import connection, kafka_clients
 from runtime.identity import act_as_admin
 from schemas.config import ArchiveProfile
+from schemas.placement import Placement
 from schemas.records import Frame, FrameEncoding
 from schemas.storage import archive_bucket
 from tests.integration.archive_support import provision_operator, read_manifests
@@ -123,8 +124,10 @@ def storage_per_hour(jpegs: list[bytes]) -> list[str]:
 async def publish_backlog(
     bootstrap: str, operator: str, cameras: int, per_camera: int, jpegs: list[bytes]
 ) -> int:
+    """Each camera on its own partition, as `vigie provision` and the adapters place them."""
     sent = 0
-    async with Publisher(bootstrap, client_id="bench-archive") as publisher:
+    placed = Placement({f"cam-{cam:03d}": (operator, cam) for cam in range(cameras)})
+    async with Publisher(bootstrap, client_id="bench-archive", placement=placed) as publisher:
         for seq in range(per_camera):
             for cam in range(cameras):
                 await publisher.publish_frame(
@@ -395,7 +398,7 @@ async def throughput_rounds(
         if operator:
             await remove_operator(conn, root, operator)
         operator = f"bench-{uuid.uuid4().hex[:6]}"
-        await provision_operator(conn.kafka_bootstrap, root, operator)
+        await provision_operator(conn.kafka_bootstrap, root, operator, cameras)
         sent = await publish_backlog(conn.kafka_bootstrap, operator, cameras, per_camera, jpegs)
 
         services.apply()  # a thread the services started meanwhile
@@ -498,7 +501,7 @@ async def main_async(
     ]
 
     rss_operator = f"bench-{uuid.uuid4().hex[:6]}"
-    await provision_operator(conn.kafka_bootstrap, root, rss_operator)
+    await provision_operator(conn.kafka_bootstrap, root, rss_operator, 200)
     await publish_backlog(conn.kafka_bootstrap, rss_operator, 200, FPS * WINDOW_S, jpegs)
     peak = await asyncio.to_thread(rss_with_cameras, rss_operator, 200, tmp / "rss.log")
     await remove_operator(conn, root, operator)

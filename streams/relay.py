@@ -1,19 +1,31 @@
 """The router's hot path: a thread that reads the assigned camera partitions and forwards frames
-to ``shared.<grantee>``, on librdkafka (confluent-kafka) consumer and producer.
+to ``shared.<grantee>``, on librdkafka (confluent-kafka) consumers and producers.
 
 librdkafka rather than aiokafka because forwarding is all the router does: librdkafka fetches,
 parses and batches in its own threads, aiokafka in Python on the event loop (kafka-baseline's
-relay: confluent-kafka 1.4x aiokafka over TLS on this machine). The thread owns both clients;
+relay: confluent-kafka 1.4x aiokafka over TLS on this machine). The thread owns every client;
 the event loop only hands it assignment changes (``Relay.reassign``), which it applies between
 batches, so no client is ever called from two threads.
 
-Pipelined, at-least-once: a batch's frames are produced without waiting (up to
-``MAX_UNACKNOWLEDGED`` frames in flight); its offsets are committed once every frame (and dead
-letter) of it, and of every batch before it, is acknowledged. A failed delivery stops the relay
-before anything after it is committed; the router then starts again from the last commit.
-Nothing is read before the router assigns it (which it does only for granted cameras), and every
-frame is decided again by ``route`` against the grant index as it stands when the frame is read
-(fail closed).
+Two lanes, each a consumer and a producer of its own (its own connections):
+- **live**: the partitions read near their end. Read first, whenever they have a frame.
+- **catch-up**: a partition more than ``CATCH_UP_LAG`` frames behind when it is assigned (a
+  restarted worker, a grant that starts in the past). Large fetches and many frames in flight,
+  for throughput; read only when the live lane has nothing waiting. At its end the partition
+  is handed over to the live lane, once its frames in flight are acknowledged (so a camera's
+  frames stay in order on ``shared.<grantee>``).
+The broker serves one connection's requests in order, so with one lane a live frame waited
+behind the backlog's fetches and produce requests (measured while a 5,000-frame backlog
+drained: live p50 / p99 103 / 164 ms with the buffers that drain fastest; smaller buffers
+brought the p99 under 100 ms but cost a third of the throughput).
+
+Pipelined, at-least-once: a batch's frames are produced without waiting (up to the lane's
+unacknowledged limit); its offsets are committed once every frame (and dead letter) of it, and
+of every batch of its lane before it, is acknowledged. A failed delivery stops the relay before
+anything after it is committed; the router then starts again from the last commit. Nothing is
+read before the router assigns it (which it does only for granted cameras), and every frame is
+decided again by ``route`` against the grant index as it stands when the frame is read (fail
+closed).
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -37,7 +49,7 @@ from schemas.dead_letters import dead_letter_for
 from schemas.headers import to_epoch_us
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from schemas.topics import shared_topic
-from streams.routing import Routed, Source, start_offset
+from streams.routing import Routed, Source, catching_up, start_offset
 
 __all__ = ["Relay", "RelayFailed", "RelayStats"]
 
@@ -46,14 +58,15 @@ logger = logging.getLogger(__name__)
 STAGE = "policy-router"
 BATCH = 250
 MAX_UNACKNOWLEDGED = 250
-"""Frames sent and not yet acknowledged beyond which reading waits. What is queued in the
-producer is what a live frame waits behind when it is forwarded during a backlog: 16 batches of
-500 let a live frame wait about 1 s behind a 5,000-frame backlog (p99 454 ms measured); a few
-hundred keep the pipeline full (kafka-baseline's relay waits for each 500) and the wait short."""
+"""Frames sent and not yet acknowledged, per lane, beyond which the lane is not read. A few
+hundred keep the pipeline full (kafka-baseline's relay waits for each 500); more only lengthen
+what a frame waits behind."""
 FETCH_BYTES = 2 * 1024 * 1024
 STOP_GRACE_S = 10.0
 POLL_S = 0.02
-"""How long the thread waits for a frame before it looks at assignment changes again."""
+"""How long the thread waits for a live frame before it looks at assignment changes again."""
+BUSY_POLL_S = 0.002
+"""The same wait while the catch-up lane works (what a live frame may wait for then)."""
 
 Decide = Callable[[str, int, bytes | None, list[tuple[str, bytes]], int], Routed]
 """(topic, partition, key, headers, now µs) -> Routed: the pure decision, bound to the grants."""
@@ -69,6 +82,8 @@ class RelayStats:
     forwarded: int = 0
     dead_letters: int = 0
     assigned: int = 0
+    caught_up: int = 0
+    """Partitions handed from the catch-up lane to the live lane."""
 
 
 @dataclass
@@ -92,21 +107,25 @@ def _where(message: Message) -> tuple[str, int, int]:
     return topic, partition, offset
 
 
-class Relay:
-    def __init__(self, bootstrap: str, commit_group: str, client_id: str, decide: Decide) -> None:
+class _Lane:
+    """A consumer and a producer: the partitions it reads, its batches in flight, its commits."""
+
+    def __init__(
+        self, name: str, bootstrap: str, commit_group: str, client_id: str, end_events: bool
+    ) -> None:
         security = kafka_clients.librdkafka_security()
-        self._consumer = Consumer(
+        self.name = name
+        self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
                 "group.id": commit_group,  # offsets only: partitions are assigned, not subscribed
-                "client.id": client_id,
+                "client.id": f"{client_id}-{name}",
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
-                # Small fetches and a short local queue per partition: a camera's backlog being
-                # drained is fetched a little at a time, so the live cameras' frames do not wait
-                # behind thousands of its frames already fetched (librdkafka still returns a
-                # frame larger than this, alone). Measured: live p99 454 ms with 9 MiB per
-                # partition and librdkafka's 64 MiB queue, while a 5,000-frame backlog drained.
+                "enable.partition.eof": end_events,
+                # Small fetches and a short local queue per partition (librdkafka still returns
+                # a frame larger than this, alone): measured, 9 MiB per partition and the 64 MiB
+                # default queue made the live frames wait behind the backlog's (p99 454 ms).
                 "max.partition.fetch.bytes": FETCH_BYTES,
                 "queued.max.messages.kbytes": FETCH_BYTES * 4 // 1024,
                 "fetch.max.bytes": 4 * kafka_clients.SIZE_LIMIT,
@@ -120,18 +139,78 @@ class Relay:
                 **security,
             }
         )
-        self._producer = Producer(
+        self.producer = Producer(
             {
-                **kafka_clients.librdkafka_producer(bootstrap, client_id),
+                **kafka_clients.librdkafka_producer(bootstrap, f"{client_id}-{name}"),
                 "logger": logging.getLogger("librdkafka"),
                 **security,
             }
         )
+        self.assigned: set[Source] = set()
+        self.in_flight: deque[_Batch] = deque()
+        self.committed: dict[Source, int] = {}
+
+    def unacknowledged(self) -> int:
+        return sum(batch.pending for batch in self.in_flight)
+
+    def carries(self, source: Source) -> bool:
+        """Whether frames of `source` are still in flight on this lane."""
+        return any(source in batch.offsets for batch in self.in_flight)
+
+    def assign(self, starts: list[TopicPartition]) -> None:
+        self.consumer.incremental_assign(starts)
+        self.assigned.update((tp.topic, tp.partition) for tp in starts)
+
+    def unassign(self, sources: Iterable[Source]) -> None:
+        gone = [TopicPartition(t, p) for t, p in sources if (t, p) in self.assigned]
+        if gone:
+            self.consumer.incremental_unassign(gone)
+        for tp in gone:
+            self.assigned.discard((tp.topic, tp.partition))
+            self.committed.pop((tp.topic, tp.partition), None)
+
+    def commit_done(self) -> None:
+        """Commit the offsets of the acknowledged batches, in order (asynchronously)."""
+        done: dict[Source, int] = {}
+        while self.in_flight and self.in_flight[0].pending == 0:
+            batch = self.in_flight.popleft()
+            if batch.failed:
+                raise RelayFailed(f"forwarding failed, not committed: {batch.failed[0]}")
+            done.update(batch.offsets)
+        offsets = [TopicPartition(t, p, o) for (t, p), o in done.items() if (t, p) in self.assigned]
+        if not offsets:
+            return
+        self.committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:
+            # At-least-once: the next reader of these partitions forwards them again.
+            logger.info("router: offsets not committed (%s)", exc)
+
+    def commit_now(self, offsets: Mapping[Source, int]) -> None:
+        """Commit and wait for the broker: an asynchronous commit still in flight when the
+        consumer closes (or when another lane commits the same partition) may land last."""
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                asynchronous=False,
+            )
+        except KafkaException as exc:
+            logger.info("router: offsets not committed (%s)", exc)
+
+
+class Relay:
+    def __init__(self, bootstrap: str, commit_group: str, client_id: str, decide: Decide) -> None:
+        self._live = _Lane("live", bootstrap, commit_group, client_id, end_events=False)
+        self._catch_up = _Lane("catch-up", bootstrap, commit_group, client_id, end_events=True)
         self._decide = decide
         self._changes: queue.SimpleQueue[_Change] = queue.SimpleQueue()
-        self._assigned: set[Source] = set()
-        self._in_flight: deque[_Batch] = deque()
-        self._committed: dict[Source, int] = {}
+        self._handover: dict[Source, int] = {}
+        """Catch-up partitions read to their end -> the next offset, waiting for their frames
+        in flight to be acknowledged before the live lane reads them."""
+        self._next: dict[Source, int] = {}
         self.stats = RelayStats()
 
     # ------------------------------------------------------------ called from the event loop
@@ -147,20 +226,41 @@ class Relay:
         try:
             while not stopping.is_set():
                 self._apply_changes()
-                first = self._consumer.poll(POLL_S)
-                if first is None:
-                    self._settle(0, stopping)
-                    continue
-                messages = [first, *self._consumer.consume(BATCH - 1, 0)]
-                self._forward(messages)
-                self._settle(MAX_UNACKNOWLEDGED, stopping)
+                self._complete_handovers()
+                read = self._read(self._live, 0)
+                lane = self._catch_up
+                if lane.assigned and lane.unacknowledged() <= MAX_UNACKNOWLEDGED:
+                    read += self._read(lane, 0)
+                if not read and lane.unacknowledged() > MAX_UNACKNOWLEDGED:
+                    lane.producer.poll(BUSY_POLL_S)  # wakes on its acknowledgements
+                elif not read:
+                    busy = lane.assigned or lane.in_flight or self._handover
+                    self._read(self._live, BUSY_POLL_S if busy else POLL_S)
+                self._settle(stopping)
             # What is acknowledged within the grace is committed; the rest is forwarded again
             # by the next reader (at-least-once).
-            self._producer.flush(STOP_GRACE_S)
-            self._settle(0, stopping)
-            self._commit_last()
+            for lane in (self._live, self._catch_up):
+                lane.producer.flush(STOP_GRACE_S)
+            self._settle(stopping)
+            self._complete_handovers()
+            for lane in (self._live, self._catch_up):
+                lane.commit_now({s: o for s, o in lane.committed.items() if s in lane.assigned})
         finally:
-            self._consumer.close()
+            self._live.consumer.close()
+            self._catch_up.consumer.close()
+
+    def _read(self, lane: _Lane, wait_s: float) -> int:
+        """Forward what the lane has fetched (waiting up to `wait_s` for a first frame)."""
+        if wait_s > 0:
+            first = lane.consumer.poll(wait_s)
+            if first is None:
+                return 0
+            messages = [first, *lane.consumer.consume(BATCH - 1, 0)]
+        else:
+            messages = lane.consumer.consume(BATCH, 0)
+        if messages:
+            self._forward(lane, messages)
+        return len(messages)
 
     def _apply_changes(self) -> None:
         while True:
@@ -168,43 +268,87 @@ class Relay:
                 change = self._changes.get_nowait()
             except queue.Empty:
                 return
-            gone = [TopicPartition(t, p) for t, p in change.remove if (t, p) in self._assigned]
-            if gone:
-                self._consumer.incremental_unassign(gone)
-                self._assigned.difference_update(change.remove)
-                for source in change.remove:
-                    self._committed.pop(source, None)
-            new = {s: at for s, at in change.add.items() if s not in self._assigned}
+            gone = {s for s in change.remove if self._reads(s)}
+            for lane in (self._live, self._catch_up):
+                lane.unassign(gone & lane.assigned)
+            for source in gone:
+                self._handover.pop(source, None)
+                self._next.pop(source, None)
+            new = {s: at for s, at in change.add.items() if not self._reads(s)}
             if new:
-                self._consumer.incremental_assign(self._starts(new))
-                self._assigned.update(new)
-            self.stats.assigned = len(self._assigned)
+                live: list[TopicPartition] = []
+                behind: list[TopicPartition] = []
+                for tp, end in self._starts(new):
+                    self._next[(tp.topic, tp.partition)] = tp.offset
+                    (behind if catching_up(tp.offset, end) else live).append(tp)
+                if live:
+                    self._live.assign(live)
+                if behind:
+                    self._catch_up.assign(behind)
+            self._count()
             if gone or new:
                 logger.info(
-                    "router reads %d cameras (+%d -%d)", len(self._assigned), len(new), len(gone)
+                    "router reads %d cameras (+%d -%d, %d catching up)",
+                    self.stats.assigned,
+                    len(new),
+                    len(gone),
+                    len(self._catch_up.assigned),
                 )
 
-    def _starts(self, new: Mapping[Source, int]) -> list[TopicPartition]:
-        """Each new partition at ``start_offset``: where the group stopped, or the grant's start."""
+    def _reads(self, source: Source) -> bool:
+        return (
+            source in self._live.assigned
+            or source in self._catch_up.assigned
+            or source in self._handover
+        )
+
+    def _count(self) -> None:
+        self.stats.assigned = (
+            len(self._live.assigned) + len(self._catch_up.assigned) + len(self._handover)
+        )
+
+    def _starts(self, new: Mapping[Source, int]) -> list[tuple[TopicPartition, int]]:
+        """Each new partition at ``start_offset`` (where the group stopped, or the grant's
+        start), with the partition's end."""
+        consumer = self._live.consumer
         parts = [TopicPartition(t, p) for t, p in new]
         committed = {
             (tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
-            for tp in self._consumer.committed(parts, timeout=10)
+            for tp in consumer.committed(parts, timeout=10)
         }
         times = [TopicPartition(t, p, at // 1000) for (t, p), at in new.items()]
         found = {
             (tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
-            for tp in self._consumer.offsets_for_times(times, timeout=10)
+            for tp in consumer.offsets_for_times(times, timeout=10)
         }
         starts = []
         for tp in parts:
             source = (tp.topic, tp.partition)
-            _, end = self._consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            _, end = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
             offset = start_offset(committed.get(source), found.get(source), end)
-            starts.append(TopicPartition(tp.topic, tp.partition, offset))
+            starts.append((TopicPartition(tp.topic, tp.partition, offset), end))
         return starts
 
-    def _forward(self, messages: list[Message]) -> None:
+    def _caught_up(self, source: Source) -> None:
+        """A catch-up partition reached its end: stop reading it there; the live lane takes
+        it over once its frames in flight are acknowledged."""
+        self._catch_up.unassign([source])
+        self._handover[source] = self._next[source]
+
+    def _complete_handovers(self) -> None:
+        ready = {s: o for s, o in self._handover.items() if not self._catch_up.carries(s)}
+        if not ready:
+            return
+        # Committed before the live lane commits anything of them (another connection).
+        self._catch_up.commit_now(ready)
+        self._live.assign([TopicPartition(t, p, o) for (t, p), o in ready.items()])
+        for source in ready:
+            del self._handover[source]
+        self.stats.caught_up += len(ready)
+        self._count()
+        logger.info("router: %d cameras caught up, read live", len(ready))
+
+    def _forward(self, lane: _Lane, messages: list[Message]) -> None:
         batch = _Batch({})
         now_us = to_epoch_us(datetime.now(UTC))
         for message in messages:
@@ -212,23 +356,29 @@ class Relay:
             if error is not None:
                 if error.code() != KafkaError._PARTITION_EOF:
                     logger.warning("router consumer: %s", error)
+                elif lane is self._catch_up:
+                    source = (message.topic() or "", message.partition() or 0)
+                    if source in lane.assigned:
+                        self._caught_up(source)
                 continue
             # Set on every consumed message (None only on producer-side messages).
             topic, partition, offset = _where(message)
-            if (topic, partition) not in self._assigned:
-                continue  # fetched before an unassignment: not ours to forward any more
+            if (topic, partition) not in lane.assigned:
+                continue  # fetched before an unassignment: not this lane's to forward any more
             key = message.key()
             headers = cast(list[tuple[str, bytes]], message.headers() or [])
             routed = self._decide(topic, partition, key, headers, now_us)
             self.stats.frames += 1
             if routed.problem is not None:
                 self._dead_letter(
+                    lane,
                     batch,
                     ConsumedRecord(topic, partition, offset, key, message.value(), headers),
                     routed.problem,
                 )
             for grantee in routed.grantees:
                 self._send(
+                    lane,
                     batch,
                     shared_topic(grantee),
                     message.value(),
@@ -238,22 +388,32 @@ class Relay:
                 )
                 self.stats.forwarded += 1
             batch.offsets[(topic, partition)] = offset + 1
+            self._next[(topic, partition)] = offset + 1
         if batch.offsets:
-            self._in_flight.append(batch)
-        self._producer.poll(0)
+            lane.in_flight.append(batch)
+        lane.producer.poll(0)
 
-    def _dead_letter(self, batch: _Batch, record: ConsumedRecord, problem: str) -> None:
+    def _dead_letter(
+        self, lane: _Lane, batch: _Batch, record: ConsumedRecord, problem: str
+    ) -> None:
         self.stats.dead_letters += 1
         logger.warning(
             "%s[%d]@%d dead-lettered: %s", record.topic, record.partition, record.offset, problem
         )
         letter = dead_letter_for(record, stage=STAGE, error_kind="HeaderError", reason=problem)
         self._send(
-            batch, DEAD_LETTER_TOPIC, DEAD_LETTER.encode(letter), record.topic.encode(), None, None
+            lane,
+            batch,
+            DEAD_LETTER_TOPIC,
+            DEAD_LETTER.encode(letter),
+            record.topic.encode(),
+            None,
+            None,
         )
 
     def _send(
         self,
+        lane: _Lane,
         batch: _Batch,
         topic: str,
         value: bytes | None,
@@ -273,61 +433,31 @@ class Relay:
         )
         while True:
             try:
-                self._producer.produce(
+                lane.producer.produce(
                     topic, value, key, headers=headers, on_delivery=delivered, **extra
                 )
                 return
             except BufferError:  # the producer's queue is full: let it drain
-                self._producer.poll(0.01)
+                lane.producer.poll(0.01)
 
-    def _settle(self, keep: int, stopping: threading.Event) -> None:
-        """Serve delivery reports; commit the offsets of the acknowledged batches, in order.
-        Blocks while more than `keep` frames are unacknowledged (a broker that does not answer
-        stops the reading); once stopping, for STOP_GRACE_S at most."""
-        self._producer.poll(0)
+    def _settle(self, stopping: threading.Event) -> None:
+        """Serve delivery reports and commit what is acknowledged. Blocks while the live lane
+        has more than MAX_UNACKNOWLEDGED frames unacknowledged (a broker that does not answer
+        stops the reading; the catch-up lane is simply not read then); once stopping, for
+        STOP_GRACE_S at most, until both lanes are acknowledged."""
         deadline: float | None = None
-        while sum(batch.pending for batch in self._in_flight) > keep:
+        while True:
+            for lane in (self._live, self._catch_up):
+                lane.producer.poll(0)
+                lane.commit_done()
+            keep = 0 if stopping.is_set() else MAX_UNACKNOWLEDGED
+            waiting = self._live.unacknowledged() + (
+                self._catch_up.unacknowledged() if stopping.is_set() else 0
+            )
+            if waiting <= keep:
+                return
             if stopping.is_set():
                 deadline = deadline or time.monotonic() + STOP_GRACE_S
                 if time.monotonic() > deadline:
-                    break
-            self._producer.poll(0.005)
-            self._commit_done()
-        self._commit_done()
-
-    def _commit_done(self) -> None:
-        done: dict[Source, int] = {}
-        while self._in_flight and self._in_flight[0].pending == 0:
-            batch = self._in_flight.popleft()
-            if batch.failed:
-                raise RelayFailed(f"forwarding failed, not committed: {batch.failed[0]}")
-            done.update(batch.offsets)
-        if not done:
-            return
-        offsets = [
-            TopicPartition(t, p, o) for (t, p), o in done.items() if (t, p) in self._assigned
-        ]
-        if not offsets:
-            return
-        self._committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
-        try:
-            self._consumer.commit(offsets=offsets, asynchronous=True)
-        except KafkaException as exc:
-            # At-least-once: the next reader of these partitions forwards them again.
-            logger.info("router: offsets not committed (%s)", exc)
-
-    def _commit_last(self) -> None:
-        """At a stop, the last offsets again, waiting for the broker (an asynchronous commit
-        still in flight when the consumer closes may be lost: the next reader would forward
-        those frames twice)."""
-        offsets = [
-            TopicPartition(t, p, o)
-            for (t, p), o in self._committed.items()
-            if (t, p) in self._assigned
-        ]
-        if not offsets:
-            return
-        try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as exc:
-            logger.info("router: last offsets not committed (%s)", exc)
+                    return
+            self._live.producer.poll(0.005)

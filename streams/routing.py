@@ -18,8 +18,10 @@ from schemas.topics import operator_of
 from streams.policy import GrantIndex, recipients
 
 __all__ = [
+    "CATCH_UP_LAG",
     "Routed",
     "Source",
+    "catching_up",
     "misrouted",
     "route",
     "slot_of",
@@ -121,6 +123,17 @@ def wanted_sources(
         if grants:
             wanted[source] = min(g.valid_from_us for g in grants)
     return wanted
+
+
+CATCH_UP_LAG = 100
+"""Frames behind its end beyond which a newly assigned partition is read on the relay's
+catch-up lane (20 s of a 5 fps camera, 4 s at 25 fps)."""
+
+
+def catching_up(start: int, end: int) -> bool:
+    """Whether a partition read from `start` is a backlog to catch up on (pure): read apart, so
+    the live cameras' frames do not wait behind it."""
+    return end - start > CATCH_UP_LAG
 
 
 def start_offset(committed: int | None, from_time: int | None, end: int) -> int:

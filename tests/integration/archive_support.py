@@ -42,8 +42,12 @@ def jpegs(count: int = 8) -> list[bytes]:
     return images
 
 
-async def provision_operator(bootstrap: str, minio: Minio, operator: str) -> None:
-    await provision_operator_topics(bootstrap, [operator])
+async def provision_operator(
+    bootstrap: str, minio: Minio, operator: str, cameras: int | None = None
+) -> None:
+    """`cameras`: a partition of the frames topic for each (the deployed layout)."""
+    partitions = {operator: cameras} if cameras else None
+    await provision_operator_topics(bootstrap, [operator], frame_partitions=partitions)
     await asyncio.to_thread(ensure_buckets, minio, [archive_bucket(operator)])
     # The services' own MinIO users (archiver, retrieval, evidence), as `vigie provision` does.
     for service in SERVICE_POLICIES:

@@ -1,7 +1,8 @@
 """The router reads only the cameras that are shared, from where their grant began: the broker's
 own record of what the router group consumed (its committed offsets) names the granted cameras'
 partitions and no other, and a worker that was down mid-grant forwards every frame captured
-while it was down."""
+while it was down, and a backlog is caught up apart from the live cameras, then handed back in
+order."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 import pytest
 from aiokafka import TopicPartition
 
+from producers.publisher import Publisher
 from runtime import kafka_clients
 from schemas.placement import placement
 from schemas.topics import frames_topic
-from tests.builders import eventually
+from streams.routing import CATCH_UP_LAG
+from tests.builders import eventually, frame
 from tests.integration.policy_world import (
     ORIGIN,
     SESSION_APP_ID,
@@ -127,6 +130,58 @@ async def test_a_worker_down_mid_grant_forwards_every_frame_captured_while_it_wa
             assert len(during) >= 20, during
             assert sorted(during) == list(range(min(during), max(during) + 1))
             assert len(set(during)) == len(during)
+            await send_commands(kafka_bootstrap, closing(world, incident))
+            await asyncio.sleep(1)
+        finally:
+            assert second.stop() == 0, second.output()[-3000:]
+
+
+async def test_a_backlog_is_caught_up_apart_and_handed_back_in_order(
+    kafka_bootstrap: str, world: World, tmp_path: Path
+) -> None:
+    """While the worker is down, a shared camera publishes far more frames than the live lane
+    takes (a backlog): the restarted worker reads it on its catch-up lane, then hands the
+    camera back to the live lane. Every frame reaches the grantee once, in the camera's order,
+    across the handover; the other shared camera keeps flowing."""
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    tc1, transit = cams["tc1"], world.cameras[cams["tc1"]][0]
+    incident = f"inc-catch-up-{world.police}"
+    backlog = range(100_000, 100_000 + 3 * CATCH_UP_LAG)
+    async with (
+        SharedReader(kafka_bootstrap, [world.police]) as shared,
+        frame_pump(kafka_bootstrap, world),
+    ):
+        first = WorkerProcess(world, tmp_path, "before-backlog")
+        try:
+            await first.wait_for("grant index ready")
+            since = now_us()
+            await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
+            await shared.wait_for_cameras(world.police, {tc1, cams["rc1"]}, since)
+        finally:
+            assert first.stop() == 0, first.output()[-3000:]
+        async with Publisher(
+            kafka_bootstrap,
+            client_id="policy-test-backlog",
+            placement=placement(world.config.cameras),
+        ) as publisher:
+            for sequence in backlog:
+                await publisher.publish_frame(frame(transit, tc1, sequence))
+        restarted = now_us()
+        second = WorkerProcess(world, tmp_path, "after-backlog")
+        try:
+            await second.wait_for("cameras caught up, read live")
+            await eventually(
+                lambda: set(backlog) <= set(shared.sequences_on(world.police, tc1)),
+                20,
+                interval_s=0.2,
+                message="the backlog did not reach the grantee",
+            )
+            await shared.wait_for_cameras(world.police, {tc1, cams["rc1"]}, now_us())
+            sequences = shared.sequences_on(world.police, tc1)
+            assert [s for s in sequences if s in backlog] == list(backlog)
+            live = [s for s in sequences if s not in backlog]  # the pump's, before and after
+            assert live == list(range(live[0], live[-1] + 1)), live
+            assert shared.cameras_on(world.police, restarted) == {tc1, cams["rc1"]}
             await send_commands(kafka_bootstrap, closing(world, incident))
             await asyncio.sleep(1)
         finally:

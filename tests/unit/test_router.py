@@ -10,7 +10,7 @@ from schemas.placement import Placement
 from schemas.records import Grant, GrantStatus
 from schemas.topics import frames_topic
 from streams.policy import GrantIndex
-from streams.routing import route, slot_of, start_offset, wanted_sources
+from streams.routing import CATCH_UP_LAG, catching_up, route, slot_of, start_offset, wanted_sources
 from tests.builders import frame
 from tests.unit.test_policy import MINUTE_US, T0, T0_US, grant
 
@@ -104,6 +104,13 @@ def test_reading_starts_at_the_grant_start_or_where_the_group_stopped_if_later()
     assert start_offset(committed=300, from_time=120, end=500) == 300  # a restart mid-grant
     assert start_offset(committed=None, from_time=None, end=500) == 500  # nothing since
     assert start_offset(committed=800, from_time=None, end=500) == 500  # a truncated log
+
+
+def test_a_partition_far_behind_its_end_is_caught_up_apart_from_the_live_ones() -> None:
+    assert catching_up(start=0, end=5000)  # a restarted worker's backlog
+    assert not catching_up(start=4990, end=5000)  # frames since the last commit
+    assert not catching_up(start=5000 - CATCH_UP_LAG, end=5000)
+    assert catching_up(start=5000 - CATCH_UP_LAG - 1, end=5000)
 
 
 def test_a_frame_on_another_cameras_partition_is_refused() -> None:
