@@ -386,8 +386,8 @@ async def throughput_rounds(
     lines and the operator of the last round (for the fetch measurement).
 
     The backlog is ``BACKLOG`` frames of ``cameras`` cameras: fewer cameras, more windows
-    each (the same chunks of 50 frames). A camera's first chunk closes only when its next
-    window begins, so with 3 windows a third of the backlog is read before the first PUT."""
+    each (the same chunks of 50 frames), each camera on its own partition as deployed. A
+    camera's chunk closes when its next window begins (the last one after the idle time)."""
     per_camera = BACKLOG // cameras
     client_cpus = {cores[1]}
     ours: list[Measured] = []
