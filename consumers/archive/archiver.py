@@ -503,8 +503,10 @@ class Archiver:
     async def on_partitions_assigned(self, assigned: Sequence[Source]) -> None:
         if not assigned:
             return
-        # Offsets below the end at assignment may have been stored by an earlier run.
+        # Offsets below the end at assignment may have been stored by an earlier run, or by
+        # another member while the partitions were away: list what is stored afresh.
         self._replay_end.update(await self.reader.end_offsets(assigned))
+        self.store.forget_listings()
         logger.info("assigned %d partitions", len(assigned))
         self._paused -= set(assigned)  # a new assignment starts unpaused
 

@@ -112,8 +112,9 @@ class ChunkStore:
         """The stored manifests of the chunk's camera and window.
 
         Only asked for chunks a replay re-read, about what earlier runs stored: the listing
-        of a camera's hour is taken once and kept (an earlier run's objects all exist by
-        then), so a replayed backlog costs one LIST per camera-hour, not one per chunk."""
+        of a camera's hour is taken once and kept until :meth:`forget_listings` (an earlier
+        run's objects all exist by then), so a replayed backlog costs one LIST per
+        camera-hour, not one per chunk."""
         bucket = archive_bucket(chunk.operator)
         hour = archive_hour_prefix(chunk.camera_id, chunk.window_start)
         with self._lock:
@@ -132,6 +133,12 @@ class ChunkStore:
             if key is not None and key.is_manifest:
                 found.append(read_manifest(self.client, bucket, name))
         return found
+
+    def forget_listings(self) -> None:
+        """Drop the kept listings: after a rebalance another archiver may have stored chunks
+        of those hours (and died before committing them), which a replay must find."""
+        with self._lock:
+            self._listed.clear()
 
     def put(self, chunk: Chunk, encoded: EncodedChunk, stored_at: datetime) -> dict[str, Any]:
         """Store the video object then the manifest; returns the manifest."""

@@ -18,18 +18,23 @@ from minio import Minio
 from minio.error import S3Error
 
 from consumers.archive import manifest as manifests
+from consumers.archive.chunker import ArchivedFrame, Chunk
+from consumers.archive.encode import encode_chunk
 from consumers.archive.hold import hold_window
-from consumers.archive.store import archiver_client, checksummed
+from consumers.archive.store import ChunkStore, archiver_client, checksummed
 from infra.provision import ensure_operator_user, set_archive_retention
 from runtime import connection
 from runtime.connection import Connection
 from runtime.topic_reader import read_topic
 from schemas.codec import AUDIT_RECORD
+from schemas.config import ArchiveProfile
+from schemas.headers import to_epoch_us
 from schemas.records import AuditAction
 from schemas.storage import archive_bucket
-from schemas.topics import AUDIT_DRAFTS
+from schemas.topics import AUDIT_DRAFTS, frames_topic
 from tests.integration.archive_support import (
     archive_once,
+    jpegs,
     provision_operator,
     publish_frames,
     read_manifests,
@@ -114,6 +119,39 @@ async def test_minio_refuses_an_archiver_put_whose_body_differs_from_its_sha256(
         lambda: [o.object_name for o in client.list_objects(bucket, prefix="checksum-test/")]
     )
     assert names == ["checksum-test/matching"]
+
+
+async def test_a_replay_after_a_new_assignment_finds_what_another_archiver_stored_meanwhile(
+    kafka_bootstrap: str, minio_client: Minio, live_stack: Connection
+) -> None:
+    """An archiver keeps a camera-hour's listing while it replays. If its partitions went to
+    another member, which stored chunks of that hour and died before committing, and then came
+    back, the replay must see those chunks (or it would store their frames twice): a new
+    assignment forgets the listings."""
+    operator = f"op-{uuid.uuid4().hex[:8]}"
+    await provision_operator(kafka_bootstrap, minio_client, operator)
+    mine, theirs = ChunkStore(archiver_client(live_stack)), ChunkStore(archiver_client(live_stack))
+
+    def chunk(first_offset: int) -> Chunk:
+        window = Chunk(operator, "cam-a", frames_topic(operator), 0, to_epoch_us(START), 10**7)
+        window.frames = [
+            ArchivedFrame(window.topic, 0, first_offset + i, operator, "cam-a", first_offset + i,
+                          window.window_start_us + i * 100_000, 320, 180, image)
+            for i, image in enumerate(jpegs(3))
+        ]  # fmt: skip
+        return window
+
+    first, second = chunk(0), chunk(100)
+    await asyncio.to_thread(
+        mine.put, first, encode_chunk(first, ArchiveProfile.MJPEG), datetime.now(UTC)
+    )
+    assert len(await asyncio.to_thread(mine.stored_manifests, first)) == 1  # listing kept
+    await asyncio.to_thread(
+        theirs.put, second, encode_chunk(second, ArchiveProfile.MJPEG), datetime.now(UTC)
+    )
+    mine.forget_listings()  # what Archiver.on_partitions_assigned does
+    found = await asyncio.to_thread(mine.stored_manifests, first)
+    assert sorted(f["offset"] for m in found for f in m["frames"]) == [0, 1, 2, 100, 101, 102]
 
 
 async def test_retention_is_a_lifecycle_rule_that_also_expires_old_versions_and_markers(
