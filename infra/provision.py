@@ -122,7 +122,7 @@ async def wait_for_leaders(
             return
         if asyncio.get_running_loop().time() > deadline:
             raise ProvisionError(
-                f"topics without a leader after {timeout_s:.0f} s: {sorted(pending)}"
+                f"topics short of partitions or leaders after {timeout_s:.0f} s: {sorted(pending)}"
             )
         await asyncio.sleep(0.1)
 

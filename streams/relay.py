@@ -8,12 +8,14 @@ the event loop only hands it assignment changes (``Relay.reassign``), which it a
 batches, so no client is ever called from two threads.
 
 Two lanes, each a consumer and a producer of its own (its own connections):
-- **live**: the partitions read near their end. Read first, whenever they have a frame.
+- **live**: the partitions read near their end. Read first in every turn of the thread.
 - **catch-up**: a partition more than ``CATCH_UP_LAG`` frames behind when it is assigned (a
-  restarted worker, a grant that starts in the past). Large fetches and many frames in flight,
-  for throughput; read only when the live lane has nothing waiting. At its end the partition
-  is handed over to the live lane, once its frames in flight are acknowledged (so a camera's
-  frames stay in order on ``shared.<grantee>``).
+  restarted worker, a grant that starts in the past), read after the live lane in each turn,
+  with the same buffers (sized for a backlog's throughput). At its end the partition is handed
+  over to the live lane once its frames in flight are acknowledged and their offset committed
+  (so a camera's frames stay in order on ``shared.<grantee>``).
+A partition dropped while frames of it are in flight is committed where it stopped once they
+are acknowledged, and read again (a rebalance drops and adds back every partition) only then.
 The broker serves one connection's requests in order, so with one lane a live frame waited
 behind the backlog's fetches and produce requests (measured while a 5,000-frame backlog
 drained: live p50 / p99 103 / 164 ms with the buffers that drain fastest; smaller buffers
@@ -149,6 +151,8 @@ class _Lane:
         self.assigned: set[Source] = set()
         self.in_flight: deque[_Batch] = deque()
         self.committed: dict[Source, int] = {}
+        self.acknowledged: dict[Source, int] = {}
+        """Source -> the offset after its last acknowledged frame, assigned or not any more."""
 
     def unacknowledged(self) -> int:
         return sum(batch.pending for batch in self.in_flight)
@@ -177,6 +181,7 @@ class _Lane:
             if batch.failed:
                 raise RelayFailed(f"forwarding failed, not committed: {batch.failed[0]}")
             done.update(batch.offsets)
+        self.acknowledged.update(done)
         offsets = [TopicPartition(t, p, o) for (t, p), o in done.items() if (t, p) in self.assigned]
         if not offsets:
             return
@@ -187,18 +192,25 @@ class _Lane:
             # At-least-once: the next reader of these partitions forwards them again.
             logger.info("router: offsets not committed (%s)", exc)
 
-    def commit_now(self, offsets: Mapping[Source, int]) -> None:
-        """Commit and wait for the broker: an asynchronous commit still in flight when the
-        consumer closes (or when another lane commits the same partition) may land last."""
+    def commit_now(self, offsets: Mapping[Source, int]) -> bool:
+        """Commit and wait for the broker; whether every offset was committed. On this lane's
+        connection, so after its asynchronous commits (a commit of the same partition through
+        another connection could land before them)."""
         if not offsets:
-            return
+            return True
         try:
-            self.consumer.commit(
+            result = self.consumer.commit(
                 offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                 asynchronous=False,
             )
         except KafkaException as exc:
-            logger.info("router: offsets not committed (%s)", exc)
+            logger.warning("router: offsets not committed (%s)", exc)
+            return False
+        failed = [tp for tp in result or () if tp.error is not None]
+        if failed:
+            logger.warning("router: offsets not committed (%s)", failed[0].error)
+            return False
+        return True
 
 
 class Relay:
@@ -210,6 +222,15 @@ class Relay:
         self._handover: dict[Source, int] = {}
         """Catch-up partitions read to their end -> the next offset, waiting for their frames
         in flight to be acknowledged before the live lane reads them."""
+        self._retiring: dict[Source, _Lane] = {}
+        """Partitions dropped while frames of them were in flight -> the lane that read them
+        last: once those are acknowledged, where they stopped is committed (on that lane)."""
+        self._waiting: dict[Source, int] = {}
+        """Partitions to read (-> grant start, µs) that wait for their retirement: read again
+        before the frames already sent are acknowledged and committed, a camera's frames
+        could go out twice or out of order (a rebalance drops and adds back every partition)."""
+        self._retry_at = 0.0
+        """After a commit the broker refused: when to try the moves again."""
         self._next: dict[Source, int] = {}
         self.stats = RelayStats()
 
@@ -226,7 +247,7 @@ class Relay:
         try:
             while not stopping.is_set():
                 self._apply_changes()
-                self._complete_handovers()
+                self._move()
                 read = self._read(self._live, 0)
                 lane = self._catch_up
                 if lane.assigned and lane.unacknowledged() <= MAX_UNACKNOWLEDGED:
@@ -234,15 +255,18 @@ class Relay:
                 if not read and lane.unacknowledged() > MAX_UNACKNOWLEDGED:
                     lane.producer.poll(BUSY_POLL_S)  # wakes on its acknowledgements
                 elif not read:
-                    busy = lane.assigned or lane.in_flight or self._handover
+                    busy = lane.assigned or lane.in_flight or self._handover or self._retiring
                     self._read(self._live, BUSY_POLL_S if busy else POLL_S)
+                if not lane.assigned:
+                    lane.consumer.poll(0)  # serves its logs and events while it reads nothing
                 self._settle(stopping)
             # What is acknowledged within the grace is committed; the rest is forwarded again
             # by the next reader (at-least-once).
+            deadline = time.monotonic() + STOP_GRACE_S
             for lane in (self._live, self._catch_up):
-                lane.producer.flush(STOP_GRACE_S)
-            self._settle(stopping)
-            self._complete_handovers()
+                lane.producer.flush(max(0.0, deadline - time.monotonic()))
+            self._settle(stopping, deadline)
+            self._move(adding=False)
             for lane in (self._live, self._catch_up):
                 lane.commit_now({s: o for s, o in lane.committed.items() if s in lane.assigned})
         finally:
@@ -269,37 +293,81 @@ class Relay:
             except queue.Empty:
                 return
             gone = {s for s in change.remove if self._reads(s)}
-            for lane in (self._live, self._catch_up):
-                lane.unassign(gone & lane.assigned)
+            for source in change.remove:
+                self._waiting.pop(source, None)
             for source in gone:
+                if source in self._live.assigned:
+                    last = self._live
+                elif source in self._catch_up.assigned or source in self._handover:
+                    last = self._catch_up
+                else:
+                    continue  # only waiting: nothing of it read since
+                if source in self._handover or last.carries(source):
+                    self._retiring[source] = last
                 self._handover.pop(source, None)
                 self._next.pop(source, None)
-            new = {s: at for s, at in change.add.items() if not self._reads(s)}
-            if new:
-                live: list[TopicPartition] = []
-                behind: list[TopicPartition] = []
-                for tp, end in self._starts(new):
-                    self._next[(tp.topic, tp.partition)] = tp.offset
-                    (behind if catching_up(tp.offset, end) else live).append(tp)
-                if live:
-                    self._live.assign(live)
-                if behind:
-                    self._catch_up.assign(behind)
+            for lane in (self._live, self._catch_up):
+                lane.unassign(gone & lane.assigned)
+            self._waiting.update({s: at for s, at in change.add.items() if not self._reads(s)})
             self._count()
-            if gone or new:
-                logger.info(
-                    "router reads %d cameras (+%d -%d, %d catching up)",
-                    self.stats.assigned,
-                    len(new),
-                    len(gone),
-                    len(self._catch_up.assigned),
-                )
+            if gone:
+                logger.info("router reads %d cameras (-%d)", self.stats.assigned, len(gone))
+
+    def _move(self, adding: bool = True) -> None:
+        """Partitions between states, in order: dropped ones committed where they stopped once
+        their frames are acknowledged; caught-up ones handed to the live lane; waiting ones
+        read (unless `adding` is off, at a stop). A commit the broker refuses is tried again
+        a second later, and nothing that depends on it moves meanwhile."""
+        if time.monotonic() < self._retry_at:
+            return
+        for source, lane in list(self._retiring.items()):
+            if lane.carries(source):
+                continue
+            offset = lane.acknowledged.get(source)
+            if offset is not None and not lane.commit_now({source: offset}):
+                self._retry_at = time.monotonic() + 1.0
+                return
+            del self._retiring[source]
+        ready = {s: o for s, o in self._handover.items() if not self._catch_up.carries(s)}
+        if ready:
+            # Committed before the live lane commits anything of them (another connection).
+            if not self._catch_up.commit_now(ready):
+                self._retry_at = time.monotonic() + 1.0
+                return
+            self._live.assign([TopicPartition(t, p, o) for (t, p), o in ready.items()])
+            for source in ready:
+                del self._handover[source]
+            self.stats.caught_up += len(ready)
+            logger.info("router: %d cameras caught up, read live", len(ready))
+        new = {s: at for s, at in self._waiting.items() if s not in self._retiring}
+        if not adding or not new:
+            self._count()
+            return
+        for source in new:
+            del self._waiting[source]
+        live: list[TopicPartition] = []
+        behind: list[TopicPartition] = []
+        for tp, end in self._starts(new):
+            self._next[(tp.topic, tp.partition)] = tp.offset
+            (behind if catching_up(tp.offset, end) else live).append(tp)
+        if live:
+            self._live.assign(live)
+        if behind:
+            self._catch_up.assign(behind)
+        self._count()
+        logger.info(
+            "router reads %d cameras (+%d, %d catching up)",
+            self.stats.assigned,
+            len(new),
+            len(self._catch_up.assigned),
+        )
 
     def _reads(self, source: Source) -> bool:
         return (
             source in self._live.assigned
             or source in self._catch_up.assigned
             or source in self._handover
+            or source in self._waiting
         )
 
     def _count(self) -> None:
@@ -334,19 +402,6 @@ class Relay:
         it over once its frames in flight are acknowledged."""
         self._catch_up.unassign([source])
         self._handover[source] = self._next[source]
-
-    def _complete_handovers(self) -> None:
-        ready = {s: o for s, o in self._handover.items() if not self._catch_up.carries(s)}
-        if not ready:
-            return
-        # Committed before the live lane commits anything of them (another connection).
-        self._catch_up.commit_now(ready)
-        self._live.assign([TopicPartition(t, p, o) for (t, p), o in ready.items()])
-        for source in ready:
-            del self._handover[source]
-        self.stats.caught_up += len(ready)
-        self._count()
-        logger.info("router: %d cameras caught up, read live", len(ready))
 
     def _forward(self, lane: _Lane, messages: list[Message]) -> None:
         batch = _Batch({})
@@ -440,24 +495,20 @@ class Relay:
             except BufferError:  # the producer's queue is full: let it drain
                 lane.producer.poll(0.01)
 
-    def _settle(self, stopping: threading.Event) -> None:
-        """Serve delivery reports and commit what is acknowledged. Blocks while the live lane
-        has more than MAX_UNACKNOWLEDGED frames unacknowledged (a broker that does not answer
-        stops the reading; the catch-up lane is simply not read then); once stopping, for
-        STOP_GRACE_S at most, until both lanes are acknowledged."""
-        deadline: float | None = None
+    def _settle(self, stopping: threading.Event, deadline: float | None = None) -> None:
+        """Serve delivery reports and commit what is acknowledged. Running (no `deadline`):
+        blocks while the live lane has more than MAX_UNACKNOWLEDGED frames unacknowledged (a
+        broker that does not answer stops the reading; the catch-up lane is simply not read
+        then), until `stopping`. Stopping: until both lanes are acknowledged, or the deadline."""
         while True:
             for lane in (self._live, self._catch_up):
                 lane.producer.poll(0)
                 lane.commit_done()
-            keep = 0 if stopping.is_set() else MAX_UNACKNOWLEDGED
-            waiting = self._live.unacknowledged() + (
-                self._catch_up.unacknowledged() if stopping.is_set() else 0
-            )
-            if waiting <= keep:
-                return
-            if stopping.is_set():
-                deadline = deadline or time.monotonic() + STOP_GRACE_S
-                if time.monotonic() > deadline:
+            if deadline is None:
+                if stopping.is_set() or self._live.unacknowledged() <= MAX_UNACKNOWLEDGED:
                     return
+            elif time.monotonic() > deadline or not (
+                self._live.unacknowledged() or self._catch_up.unacknowledged()
+            ):
+                return
             self._live.producer.poll(0.005)

@@ -269,10 +269,11 @@ class PolicyWorker:
             if self.router is not None and self.router.stats.frames:
                 s = self.router.stats
                 logger.info(
-                    "router: %d frames, %d forwarded, %d dead letters",
+                    "router: %d frames, %d forwarded, %d dead letters, %d backlogs caught up",
                     s.frames,
                     s.forwarded,
                     s.dead_letters,
+                    s.caught_up,
                 )
             if self.processor is not None:
                 p, gaps = self.processor.stats, self.processor.member.stats

@@ -106,6 +106,8 @@ class ChunkStore:
     def __init__(self, client: Minio) -> None:
         self.client = client
         self._listed: dict[tuple[str, str], list[str]] = {}
+        self._generation = 0
+        """Counts the forgets: a listing a worker thread took before one is not kept."""
         self._lock = threading.Lock()
 
     def stored_manifests(self, chunk: Chunk) -> list[dict[str, Any]]:
@@ -119,10 +121,12 @@ class ChunkStore:
         hour = archive_hour_prefix(chunk.camera_id, chunk.window_start)
         with self._lock:
             keys = self._listed.get((bucket, hour))
+            generation = self._generation
         if keys is None:
             keys = [o.object_name or "" for o in self.client.list_objects(bucket, prefix=hour)]
             with self._lock:
-                self._listed[(bucket, hour)] = keys
+                if generation == self._generation:  # not a listing taken before a forget
+                    self._listed[(bucket, hour)] = keys
         prefix = archive_window_prefix(chunk.camera_id, chunk.window_start)
         found: list[dict[str, Any]] = []
         for name in keys:
@@ -139,6 +143,7 @@ class ChunkStore:
         of those hours (and died before committing them), which a replay must find."""
         with self._lock:
             self._listed.clear()
+            self._generation += 1
 
     def put(self, chunk: Chunk, encoded: EncodedChunk, stored_at: datetime) -> dict[str, Any]:
         """Store the video object then the manifest; returns the manifest."""
