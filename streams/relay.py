@@ -65,6 +65,8 @@ hundred keep the pipeline full (kafka-baseline's relay waits for each 500); more
 what a frame waits behind."""
 FETCH_BYTES = 2 * 1024 * 1024
 STOP_GRACE_S = 10.0
+STOP_COMMIT_S = 2.0
+"""Of the grace, what is kept for the last commits after waiting for acknowledgements."""
 POLL_S = 0.02
 """How long the thread waits for a live frame before it looks at assignment changes again."""
 BUSY_POLL_S = 0.002
@@ -100,6 +102,21 @@ class _Change:
     add: Mapping[Source, int]
     """Source -> read from the first frame at or after this time (epoch µs)."""
     remove: frozenset[Source]
+
+
+@dataclass
+class _Retiring:
+    lane: _Lane
+    offset: int | None
+    """Where it stopped if no frame of it is acknowledged on the lane since its assignment
+    (a caught-up partition's end), else the lane's acknowledged offset is used."""
+    attempts: int = 0
+    retry_at: float = 0.0
+
+
+MAX_COMMIT_ATTEMPTS = 5
+"""Synchronous commits of a move the broker may refuse before the move goes ahead anyway (the
+cost: a few frames forwarded again after a restart; logged)."""
 
 
 def _where(message: Message) -> tuple[str, int, int]:
@@ -163,7 +180,9 @@ class _Lane:
 
     def assign(self, starts: list[TopicPartition]) -> None:
         self.consumer.incremental_assign(starts)
-        self.assigned.update((tp.topic, tp.partition) for tp in starts)
+        for tp in starts:
+            self.assigned.add((tp.topic, tp.partition))
+            self.acknowledged.pop((tp.topic, tp.partition), None)  # an earlier stint's
 
     def unassign(self, sources: Iterable[Source]) -> None:
         gone = [TopicPartition(t, p) for t, p in sources if (t, p) in self.assigned]
@@ -222,15 +241,14 @@ class Relay:
         self._handover: dict[Source, int] = {}
         """Catch-up partitions read to their end -> the next offset, waiting for their frames
         in flight to be acknowledged before the live lane reads them."""
-        self._retiring: dict[Source, _Lane] = {}
-        """Partitions dropped while frames of them were in flight -> the lane that read them
-        last: once those are acknowledged, where they stopped is committed (on that lane)."""
+        self._retiring: dict[Source, _Retiring] = {}
+        """Partitions dropped while frames of them were in flight (or read on the catch-up
+        lane, whose commits travel on another connection than the reads of `_starts`): once
+        those are acknowledged, where they stopped is committed, on the lane that read them."""
         self._waiting: dict[Source, int] = {}
         """Partitions to read (-> grant start, µs) that wait for their retirement: read again
         before the frames already sent are acknowledged and committed, a camera's frames
         could go out twice or out of order (a rebalance drops and adds back every partition)."""
-        self._retry_at = 0.0
-        """After a commit the broker refused: when to try the moves again."""
         self._next: dict[Source, int] = {}
         self.stats = RelayStats()
 
@@ -255,20 +273,24 @@ class Relay:
                 if not read and lane.unacknowledged() > MAX_UNACKNOWLEDGED:
                     lane.producer.poll(BUSY_POLL_S)  # wakes on its acknowledgements
                 elif not read:
-                    busy = lane.assigned or lane.in_flight or self._handover or self._retiring
+                    busy = lane.assigned or lane.in_flight or self._handover
                     self._read(self._live, BUSY_POLL_S if busy else POLL_S)
                 if not lane.assigned:
-                    lane.consumer.poll(0)  # serves its logs and events while it reads nothing
+                    # Serves its logs and events while it reads nothing (no partition of it
+                    # is assigned, so there is no frame to miss).
+                    event = lane.consumer.poll(0)
+                    error = None if event is None else event.error()
+                    if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                        logger.warning("router consumer (catch-up): %s", error)
                 self._settle(stopping)
             # What is acknowledged within the grace is committed; the rest is forwarded again
             # by the next reader (at-least-once).
             deadline = time.monotonic() + STOP_GRACE_S
+            acknowledged_by = deadline - STOP_COMMIT_S
             for lane in (self._live, self._catch_up):
-                lane.producer.flush(max(0.0, deadline - time.monotonic()))
-            self._settle(stopping, deadline)
-            self._move(adding=False)
-            for lane in (self._live, self._catch_up):
-                lane.commit_now({s: o for s, o in lane.committed.items() if s in lane.assigned})
+                lane.producer.flush(max(0.0, acknowledged_by - time.monotonic()))
+            self._settle(stopping, acknowledged_by)
+            self._commit_at_stop(deadline)
         finally:
             self._live.consumer.close()
             self._catch_up.consumer.close()
@@ -292,19 +314,18 @@ class Relay:
                 change = self._changes.get_nowait()
             except queue.Empty:
                 return
-            gone = {s for s in change.remove if self._reads(s)}
+            gone = {s for s in change.remove if self._reads(s) and s not in self._waiting}
             for source in change.remove:
                 self._waiting.pop(source, None)
             for source in gone:
-                if source in self._live.assigned:
-                    last = self._live
-                elif source in self._catch_up.assigned or source in self._handover:
-                    last = self._catch_up
-                else:
-                    continue  # only waiting: nothing of it read since
-                if source in self._handover or last.carries(source):
-                    self._retiring[source] = last
-                self._handover.pop(source, None)
+                last = self._live if source in self._live.assigned else self._catch_up
+                stopped_at = self._handover.pop(source, None)
+                if (
+                    stopped_at is not None
+                    or last.carries(source)
+                    or (last is self._catch_up and source in last.committed)
+                ):
+                    self._retiring[source] = _Retiring(last, stopped_at)
                 self._next.pop(source, None)
             for lane in (self._live, self._catch_up):
                 lane.unassign(gone & lane.assigned)
@@ -313,34 +334,25 @@ class Relay:
             if gone:
                 logger.info("router reads %d cameras (-%d)", self.stats.assigned, len(gone))
 
-    def _move(self, adding: bool = True) -> None:
+    def _move(self) -> None:
         """Partitions between states, in order: dropped ones committed where they stopped once
         their frames are acknowledged; caught-up ones handed to the live lane; waiting ones
-        read (unless `adding` is off, at a stop). A commit the broker refuses is tried again
-        a second later, and nothing that depends on it moves meanwhile."""
-        if time.monotonic() < self._retry_at:
-            return
-        for source, lane in list(self._retiring.items()):
-            if lane.carries(source):
-                continue
-            offset = lane.acknowledged.get(source)
-            if offset is not None and not lane.commit_now({source: offset}):
-                self._retry_at = time.monotonic() + 1.0
-                return
-            del self._retiring[source]
+        read once retired. A commit the broker refuses is tried again a second later (that
+        partition alone waits), and after MAX_COMMIT_ATTEMPTS the move goes ahead anyway."""
+        self._retire(time.monotonic())
         ready = {s: o for s, o in self._handover.items() if not self._catch_up.carries(s)}
         if ready:
             # Committed before the live lane commits anything of them (another connection).
             if not self._catch_up.commit_now(ready):
-                self._retry_at = time.monotonic() + 1.0
-                return
+                # Handed over anyway: at worst a few frames go out again after a restart.
+                logger.warning("router: handing %d cameras over without their commit", len(ready))
             self._live.assign([TopicPartition(t, p, o) for (t, p), o in ready.items()])
             for source in ready:
                 del self._handover[source]
             self.stats.caught_up += len(ready)
             logger.info("router: %d cameras caught up, read live", len(ready))
         new = {s: at for s, at in self._waiting.items() if s not in self._retiring}
-        if not adding or not new:
+        if not new:
             self._count()
             return
         for source in new:
@@ -361,6 +373,46 @@ class Relay:
             len(new),
             len(self._catch_up.assigned),
         )
+
+    def _retire(self, now: float, force: bool = False) -> None:
+        """Commit the dropped partitions whose frames are all acknowledged, one commit per
+        lane (`force`: at a stop, without waiting for a retry time)."""
+        for lane in (self._live, self._catch_up):
+            due = {
+                source: retiring
+                for source, retiring in self._retiring.items()
+                if retiring.lane is lane
+                and not lane.carries(source)
+                and (force or now >= retiring.retry_at)
+            }
+            offsets = {
+                source: offset
+                for source, retiring in due.items()
+                if (offset := lane.acknowledged.get(source, retiring.offset)) is not None
+            }
+            if lane.commit_now(offsets):
+                for source in due:
+                    del self._retiring[source]
+                continue
+            for source, retiring in due.items():
+                retiring.attempts += 1
+                retiring.retry_at = now + 1.0
+                if retiring.attempts >= MAX_COMMIT_ATTEMPTS:
+                    logger.warning("router: %s[%d] read again without its commit", *source)
+                    del self._retiring[source]
+
+    def _commit_at_stop(self, deadline: float) -> None:
+        """At a stop: the dropped and caught-up partitions and every lane's last offsets,
+        committed and waited for (an asynchronous commit in flight when the consumer closes
+        may be lost, and the next reader would forward those frames again)."""
+        if time.monotonic() < deadline:
+            self._retire(time.monotonic(), force=True)
+        ready = {s: o for s, o in self._handover.items() if not self._catch_up.carries(s)}
+        if ready and time.monotonic() < deadline:
+            self._catch_up.commit_now(ready)
+        for lane in (self._live, self._catch_up):
+            if time.monotonic() < deadline:
+                lane.commit_now({s: o for s, o in lane.committed.items() if s in lane.assigned})
 
     def _reads(self, source: Source) -> bool:
         return (
