@@ -44,6 +44,7 @@ from minio.deleteobjects import DeleteObject
 from bench.cpu import CpuMeter, CpuUse, stack_pids
 from bench.pinning import Pinning, pin_process, threads_outside, two_cpus
 from bench.publish_bench import _replace_section
+from bench.topics import delete_operator_topics
 from consumers.archive.archiver import Archiver, ArchiverSettings
 from consumers.archive.catalog import chunks_between
 from consumers.archive.chunker import ArchivedFrame, Chunk
@@ -52,7 +53,7 @@ from consumers.archive.store import archiver_client
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, Connection, StackSettings
 from producers.publisher import Publisher
-from runtime import connection, kafka_clients
+from runtime import connection
 from runtime.identity import act_as_admin
 from schemas.config import ArchiveProfile
 from schemas.placement import Placement
@@ -232,13 +233,7 @@ def raw_puts(
 async def remove_operator(conn: Connection, root: Minio, operator: str) -> None:
     """Delete a round's topics and bucket: each round stores about 0.9 GB (Kafka and MinIO),
     which would otherwise pile up in the dev stack run after run."""
-    admin = kafka_clients.admin(conn.kafka_bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        await admin.delete_topics([t for t in existing if t.endswith(f".{operator}")])
-    finally:
-        await admin.close()
+    await delete_operator_topics(conn.kafka_bootstrap, [operator])
 
     def empty_bucket() -> None:
         bucket = archive_bucket(operator)

@@ -50,6 +50,7 @@ from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 from bench.baseline import best, kafka_baseline
 from bench.cpu import CpuMeter
 from bench.fleet import frame_of
+from bench.topics import delete_operator_topics
 from producers.publisher import Publisher
 from runtime import connection, kafka_clients
 from runtime.identity import act_as_admin
@@ -148,20 +149,20 @@ class SharedWatch:
     the latency measured)."""
 
     def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        # Small fetches: a live frame fetched with a backlog's frames (another camera's, on
+        # the same shared topic) waits until the whole response has arrived, and a 9 MiB
+        # response is tens of milliseconds of TLS on this machine: the reader's own delay, not
+        # the router's. (librdkafka still returns a larger frame, alone.)
+        group = f"bench-watch-{uuid.uuid4().hex[:6]}"  # never commits
         self.consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"bench-watch-{uuid.uuid4().hex[:6]}",  # never commits
-                "enable.auto.commit": False,
+                **kafka_clients.librdkafka_frame_consumer(
+                    bootstrap, group, "bench-watch", 256 * 1024
+                ),
+                "fetch.max.bytes": 1024 * 1024,
+                "message.max.bytes": 1_000_000,  # librdkafka's default: not above the fetch
                 "fetch.queue.backoff.ms": 1,
                 "fetch.wait.max.ms": 5,
-                # Small fetches: a live frame fetched with a backlog's frames (another camera's,
-                # on the same shared topic) waits until the whole response has arrived, and a
-                # 9 MiB response is tens of milliseconds of TLS on this machine: the reader's
-                # own delay, not the router's. (librdkafka still returns a larger frame, alone.)
-                "max.partition.fetch.bytes": 256 * 1024,
-                "fetch.max.bytes": 1024 * 1024,
-                "receive.message.max.bytes": 4 * kafka_clients.SIZE_LIMIT + 65536,
                 **kafka_clients.librdkafka_security(),
             }
         )
@@ -507,22 +508,8 @@ async def run(rounds: int, cycles: int, backlog: int, relay_frames: int) -> str:
         if topic != shared_topic(grantee)
         or not any(c == camera and s <= capture_us <= e for c, s, e in windows.values())
     )
-    await _remove_topics(bootstrap, [owner, grantee])
+    await delete_operator_topics(bootstrap, [owner, grantee])  # about 8 GB a run
     return _report(rows, opens, closes, unjustified, len(watch.seen), rounds, backlog, relay_frames)
-
-
-async def _remove_topics(bootstrap: str, operators: list[str]) -> None:
-    """Delete the bench operators' topics: a run leaves about 8 GB of frames in them, which
-    would otherwise pile up in the dev stack run after run."""
-    admin = kafka_clients.admin(bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        await admin.delete_topics(
-            [t for t in existing if any(t.endswith(f".{op}") for op in operators)]
-        )
-    finally:
-        await admin.close()
 
 
 def _report(

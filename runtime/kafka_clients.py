@@ -30,6 +30,7 @@ __all__ = [
     "SIZE_MARGIN",
     "admin",
     "consumer",
+    "librdkafka_frame_consumer",
     "librdkafka_producer",
     "librdkafka_security",
     "producer",
@@ -83,6 +84,28 @@ def librdkafka_producer(bootstrap: str, client_id: str) -> dict[str, Any]:
         "linger.ms": 5,
         "batch.size": BATCH_BYTES,
         "message.max.bytes": SIZE_LIMIT,
+    }
+
+
+def librdkafka_frame_consumer(
+    bootstrap: str, group_id: str, client_id: str, partition_fetch_bytes: int = SIZE_LIMIT
+) -> dict[str, Any]:
+    """The settings of a librdkafka (confluent-kafka) consumer of frames (pure; no security,
+    see ``librdkafka_security``): offsets stored and committed by the caller only, fetches
+    sized for frames (`partition_fetch_bytes` per partition; a larger frame still comes,
+    alone), and no idle second after a full local queue (librdkafka's default backoff: a
+    reader of a backlog would mostly wait)."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        "client.id": client_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "max.partition.fetch.bytes": partition_fetch_bytes,
+        "fetch.max.bytes": 4 * SIZE_LIMIT,
+        "message.max.bytes": SIZE_LIMIT,  # must not exceed fetch.max.bytes
+        "receive.message.max.bytes": 4 * SIZE_LIMIT + 64 * 1024,
+        "fetch.queue.backoff.ms": 20,
     }
 
 

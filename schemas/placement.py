@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from schemas.config import Camera
-from schemas.topics import frames_topic
+from schemas.topics import frames_topic, operator_of
 
-__all__ = ["Placement", "placement", "unreachable"]
+__all__ = ["Placement", "foreign_camera", "placement", "unreachable"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,14 @@ def unreachable(placed: Placement, partitions: Mapping[str, int]) -> dict[str, s
                 " run `vigie provision` to add a partition per camera"
             )
     return problems
+
+
+def foreign_camera(camera_id: str, topic: str, owners: Mapping[str, str]) -> str | None:
+    """Why a frame of `camera_id` may not be on `topic`, if the camera belongs to another
+    operator than the topic's (`owners`: the configured cameras' operators; a camera the
+    configuration does not know is judged by its topic alone). Pure; the router and the
+    archiver both refuse such a frame."""
+    owner = owners.get(camera_id)
+    if owner is None or owner == operator_of(topic):
+        return None
+    return f"camera {camera_id!r} belongs to {owner!r}, not to the publisher of {topic}"

@@ -136,23 +136,15 @@ class _Lane:
         self.name = name
         self.consumer = Consumer(
             {
-                "bootstrap.servers": bootstrap,
-                "group.id": commit_group,  # offsets only: partitions are assigned, not subscribed
-                "client.id": f"{client_id}-{name}",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
+                # Offsets only: partitions are assigned, not subscribed.
+                **kafka_clients.librdkafka_frame_consumer(
+                    bootstrap, commit_group, f"{client_id}-{name}", FETCH_BYTES
+                ),
                 "enable.partition.eof": end_events,
-                # Small fetches and a short local queue per partition (librdkafka still returns
-                # a frame larger than this, alone): measured, 9 MiB per partition and the 64 MiB
-                # default queue made the live frames wait behind the backlog's (p99 454 ms).
-                "max.partition.fetch.bytes": FETCH_BYTES,
+                # Small fetches and a short local queue: measured, 9 MiB per partition and the
+                # 64 MiB default queue made the live frames wait behind the backlog's
+                # (p99 454 ms).
                 "queued.max.messages.kbytes": FETCH_BYTES * 4 // 1024,
-                "fetch.max.bytes": 4 * kafka_clients.SIZE_LIMIT,
-                "message.max.bytes": kafka_clients.SIZE_LIMIT,
-                "receive.message.max.bytes": 4 * kafka_clients.SIZE_LIMIT + 64 * 1024,
-                # With a full local queue librdkafka waits this long before fetching again
-                # (default 1 s): a router draining a backlog would idle.
-                "fetch.queue.backoff.ms": 20,
                 "fetch.wait.max.ms": 50,
                 "logger": logging.getLogger("librdkafka"),
                 **security,
@@ -167,9 +159,9 @@ class _Lane:
         )
         self.assigned: set[Source] = set()
         self.in_flight: deque[_Batch] = deque()
-        self.committed: dict[Source, int] = {}
         self.acknowledged: dict[Source, int] = {}
-        """Source -> the offset after its last acknowledged frame, assigned or not any more."""
+        """Source -> the offset after its last acknowledged frame since it was assigned (for an
+        assigned source: what was committed), kept once it is unassigned."""
 
     def unacknowledged(self) -> int:
         return sum(batch.pending for batch in self.in_flight)
@@ -190,7 +182,6 @@ class _Lane:
             self.consumer.incremental_unassign(gone)
         for tp in gone:
             self.assigned.discard((tp.topic, tp.partition))
-            self.committed.pop((tp.topic, tp.partition), None)
 
     def commit_done(self) -> None:
         """Commit the offsets of the acknowledged batches, in order (asynchronously)."""
@@ -204,7 +195,6 @@ class _Lane:
         offsets = [TopicPartition(t, p, o) for (t, p), o in done.items() if (t, p) in self.assigned]
         if not offsets:
             return
-        self.committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
         try:
             self.consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:
@@ -323,7 +313,7 @@ class Relay:
                 if (
                     stopped_at is not None
                     or last.carries(source)
-                    or (last is self._catch_up and source in last.committed)
+                    or (last is self._catch_up and source in last.acknowledged)
                 ):
                     self._retiring[source] = _Retiring(last, stopped_at)
                 self._next.pop(source, None)
@@ -412,7 +402,7 @@ class Relay:
             self._catch_up.commit_now(ready)
         for lane in (self._live, self._catch_up):
             if time.monotonic() < deadline:
-                lane.commit_now({s: o for s, o in lane.committed.items() if s in lane.assigned})
+                lane.commit_now({s: o for s, o in lane.acknowledged.items() if s in lane.assigned})
 
     def _reads(self, source: Source) -> bool:
         return (

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from schemas.headers import FrameRouting, HeaderError, parse_frame_headers
-from schemas.placement import Placement
+from schemas.placement import Placement, foreign_camera
 from schemas.topics import operator_of
 from streams.policy import GrantIndex, recipients
 
@@ -54,9 +54,9 @@ def misrouted(
     publishes a frame under another operator's camera id is refused, not merely not shared; a
     frame outside its camera's partition is refused too (a router reading that camera would
     never see it)."""
-    owner = owners.get(routing.camera_id)
-    if owner is not None and owner != operator_of(topic):
-        return f"camera {routing.camera_id!r} belongs to {owner!r}, not to the publisher of {topic}"
+    foreign = foreign_camera(routing.camera_id, topic, owners)
+    if foreign is not None:
+        return foreign
     if operator_of(topic) != routing.operator:
         return (
             f"header vigie-operator says {routing.operator!r} but the frame was published on"

@@ -60,6 +60,7 @@ from schemas.config import ArchiveProfile
 from schemas.dead_letters import dead_letter_for
 from schemas.errors import VigieError
 from schemas.headers import HeaderError, frame_headers, parse_frame_headers, to_epoch_us
+from schemas.placement import foreign_camera
 from schemas.records import DeadLetter, Frame, FrameEncoding
 from schemas.storage import is_key_safe_id
 from schemas.topics import (
@@ -146,13 +147,9 @@ def to_archived_frame(
             f"frame of operator {frame.operator!r} on {record.topic} (headers say"
             f" {routing.operator!r})",
         )
-    owner = (owners or {}).get(frame.camera_id)
-    if owner is not None and owner != topic_operator:
-        raise _Rejected(
-            "ForeignCamera",
-            f"camera {frame.camera_id!r} belongs to {owner!r}, not to the publisher of"
-            f" {record.topic}",
-        )
+    foreign = foreign_camera(frame.camera_id, record.topic, owners or {})
+    if foreign is not None:
+        raise _Rejected("ForeignCamera", foreign)
     if frame.camera_id != routing.camera_id or not is_key_safe_id(frame.camera_id):
         raise _Rejected(
             "BadCameraId",
@@ -184,7 +181,6 @@ class Archiver:
                 group_id=settings.group_id,
                 client_id="vigie-archiver",
                 subscription=settings.subscription,
-                max_message_bytes=kafka_clients.SIZE_LIMIT,
                 session_timeout_ms=settings.session_timeout_ms,
                 metadata_refresh_ms=30_000,  # new operators' topics are picked up within 30 s
             ),

@@ -44,7 +44,6 @@ class ReaderSettings:
     client_id: str
     subscription: list[str]
     """Topic names, or one regex starting with ``^`` (librdkafka's pattern subscription)."""
-    max_message_bytes: int
     session_timeout_ms: int = 10_000
     metadata_refresh_ms: int = 30_000
     prefetch_kbytes: int = 64 * 1024
@@ -54,24 +53,15 @@ class ReaderSettings:
 def consumer_config(settings: ReaderSettings) -> dict[str, Any]:
     """librdkafka configuration of the archiver's consumer (pure, tested)."""
     return {
-        "bootstrap.servers": settings.bootstrap,
-        "group.id": settings.group_id,
-        "client.id": settings.client_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
+        **kafka_clients.librdkafka_frame_consumer(
+            settings.bootstrap, settings.group_id, settings.client_id
+        ),
         "auto.offset.reset": "earliest",
         "enable.partition.eof": True,  # tells when a partition is read up to its end
         "session.timeout.ms": settings.session_timeout_ms,
         "heartbeat.interval.ms": max(1000, settings.session_timeout_ms // 4),
         "topic.metadata.refresh.interval.ms": settings.metadata_refresh_ms,
-        "max.partition.fetch.bytes": settings.max_message_bytes,
-        "fetch.max.bytes": 4 * settings.max_message_bytes,
-        "message.max.bytes": settings.max_message_bytes,  # must not exceed fetch.max.bytes
-        "receive.message.max.bytes": 4 * settings.max_message_bytes + 64 * 1024,
         "queued.max.messages.kbytes": settings.prefetch_kbytes,
-        # With a full local queue librdkafka waits this long before fetching again (default
-        # 1 s): on a backlog that idled the archiver most of the time.
-        "fetch.queue.backoff.ms": 20,
         "partition.assignment.strategy": "range",
     }
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from minio import Minio
 
 from consumers.archive.frame_reader import ConsumedRecord, FrameReader, ReaderSettings, Source
-from runtime import kafka_clients
 from schemas.headers import parse_frame_headers
 from schemas.topics import frames_topic
 from tests.builders import eventually
@@ -30,7 +29,6 @@ class _Member:
                 group_id=group,
                 client_id="test-reader",
                 subscription=[topic],
-                max_message_bytes=kafka_clients.SIZE_LIMIT,
                 session_timeout_ms=6_000,
             ),
             on_assigned=self._on_assigned,

@@ -94,6 +94,22 @@ async def test_the_router_reads_the_partitions_of_shared_cameras_only(
         assert worker.stop() == 0, worker.output()[-3000:]
 
 
+async def _share_then_stop_the_worker(
+    bootstrap: str, world: World, tmp_path: Path, shared: SharedReader, incident: str
+) -> None:
+    """A worker runs while a pursuit shares tc1 and rc1 with the police, until both reach them;
+    then it is stopped (what the tests below restart from)."""
+    cams = {c.split("-")[0]: c for c in world.cameras}
+    first = WorkerProcess(world, tmp_path, f"before-{incident}")
+    try:
+        await first.wait_for("grant index ready")
+        since = now_us()
+        await send_commands(bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
+        await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
+    finally:
+        assert first.stop() == 0, first.output()[-3000:]
+
+
 async def test_a_worker_down_mid_grant_forwards_every_frame_captured_while_it_was_down(
     kafka_bootstrap: str, world: World, tmp_path: Path
 ) -> None:
@@ -105,14 +121,7 @@ async def test_a_worker_down_mid_grant_forwards_every_frame_captured_while_it_wa
         SharedReader(kafka_bootstrap, [world.police]) as shared,
         frame_pump(kafka_bootstrap, world),
     ):
-        first = WorkerProcess(world, tmp_path, "before-gap")
-        try:
-            await first.wait_for("grant index ready")
-            since = now_us()
-            await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
-            await shared.wait_for_cameras(world.police, {cams["tc1"], cams["rc1"]}, since)
-        finally:
-            assert first.stop() == 0, first.output()[-3000:]
+        await _share_then_stop_the_worker(kafka_bootstrap, world, tmp_path, shared, incident)
         down_from = now_us()
         await asyncio.sleep(3)  # frames captured while no worker runs
         down_until = now_us()
@@ -151,14 +160,7 @@ async def test_a_backlog_is_caught_up_apart_and_handed_back_in_order(
         SharedReader(kafka_bootstrap, [world.police]) as shared,
         frame_pump(kafka_bootstrap, world),
     ):
-        first = WorkerProcess(world, tmp_path, "before-backlog")
-        try:
-            await first.wait_for("grant index ready")
-            since = now_us()
-            await send_commands(kafka_bootstrap, pursuit(world, incident, *ORIGIN, "art. 25"))
-            await shared.wait_for_cameras(world.police, {tc1, cams["rc1"]}, since)
-        finally:
-            assert first.stop() == 0, first.output()[-3000:]
+        await _share_then_stop_the_worker(kafka_bootstrap, world, tmp_path, shared, incident)
         async with Publisher(
             kafka_bootstrap,
             client_id="policy-test-backlog",
