@@ -40,7 +40,7 @@ def frame_of(camera_id: str, operator: str, seq: int, image: bytes) -> Frame:
     )  # fmt: skip
 
 
-async def run(args: argparse.Namespace) -> dict[str, float]:
+async def run(args: argparse.Namespace) -> dict[str, Any]:
     config = load(args.config)
     owners = {c.id: c.operator for c in config.cameras}
     cameras = [c for c in args.cameras.split(",") if c]
@@ -64,10 +64,12 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             print("burst published", flush=True)
 
         latencies_ms: list[float] = []
+        captures: list[float] = []  # capture time (epoch s) of each acknowledged frame
 
         def acked(captured: float, ack: asyncio.Future[Any]) -> None:
             if not ack.cancelled() and ack.exception() is None:
                 latencies_ms.append((time.time() - captured) * 1000)
+                captures.append(captured)
 
         bursting = asyncio.create_task(burst()) if args.burst_camera else None
         print("publishing", flush=True)
@@ -92,6 +94,8 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         "burst": args.burst if args.burst_camera else 0,
         "ack_p50_ms": statistics.median(latencies_ms) if latencies_ms else 0.0,
         "ack_p99_ms": sorted(latencies_ms)[int(len(latencies_ms) * 0.99)] if latencies_ms else 0.0,
+        # Each acknowledgement, for a caller that measures a window of the run.
+        "acks": [[round(c, 4), round(ms, 2)] for c, ms in zip(captures, latencies_ms, strict=True)],
     }
 
 

@@ -16,6 +16,9 @@ Two lanes, each a consumer and a producer of its own (its own connections):
   (so a camera's frames stay in order on ``shared.<grantee>``).
 A partition dropped while frames of it are in flight is committed where it stopped once they
 are acknowledged, and read again (a rebalance drops and adds back every partition) only then.
+While live frames flow the catch-up lane keeps to a rate that yields to them
+(``streams.pacing``: it falls when their delivery latency rises, LEDBAT-like); with none, it
+reads at full speed.
 The broker serves one connection's requests in order, so with one lane a live frame waited
 behind the backlog's fetches and produce requests (measured while a 5,000-frame backlog
 drained: live p50 / p99 103 / 164 ms with the buffers that drain fastest; smaller buffers
@@ -51,6 +54,7 @@ from schemas.dead_letters import dead_letter_for
 from schemas.headers import to_epoch_us
 from schemas.topics import DEAD_LETTER as DEAD_LETTER_TOPIC
 from schemas.topics import shared_topic
+from streams.pacing import CatchUpPace
 from streams.routing import Routed, Source, catching_up, start_offset
 
 __all__ = ["Relay", "RelayFailed", "RelayStats"]
@@ -158,6 +162,7 @@ class _Lane:
             }
         )
         self.assigned: set[Source] = set()
+        self.bytes_read = 0
         self.in_flight: deque[_Batch] = deque()
         self.acknowledged: dict[Source, int] = {}
         """Source -> the offset after its last acknowledged frame since it was assigned (for an
@@ -240,6 +245,10 @@ class Relay:
         before the frames already sent are acknowledged and committed, a camera's frames
         could go out twice or out of order (a rebalance drops and adds back every partition)."""
         self._next: dict[Source, int] = {}
+        self._pace = CatchUpPace()
+        self._catch_up_at = 0.0
+        """The catch-up lane is read again from this time (monotonic) on: it yields to live
+        frames (``streams.pacing``)."""
         self.stats = RelayStats()
 
     # ------------------------------------------------------------ called from the event loop
@@ -258,8 +267,15 @@ class Relay:
                 self._move()
                 read = self._read(self._live, 0)
                 lane = self._catch_up
-                if lane.assigned and lane.unacknowledged() <= MAX_UNACKNOWLEDGED:
+                now = time.monotonic()
+                if (
+                    lane.assigned
+                    and lane.unacknowledged() <= MAX_UNACKNOWLEDGED
+                    and now >= self._catch_up_at
+                ):
+                    before = lane.bytes_read
                     read += self._read(lane, 0)
+                    self._catch_up_at = now + self._pace.pause_after(lane.bytes_read - before, now)
                 if not read and lane.unacknowledged() > MAX_UNACKNOWLEDGED:
                     lane.producer.poll(BUSY_POLL_S)  # wakes on its acknowledgements
                 elif not read:
@@ -463,6 +479,7 @@ class Relay:
             if (topic, partition) not in lane.assigned:
                 continue  # fetched before an unassignment: not this lane's to forward any more
             key = message.key()
+            lane.bytes_read += len(message)  # the value's size
             headers = cast(list[tuple[str, bytes]], message.headers() or [])
             routed = self._decide(topic, partition, key, headers, now_us)
             self.stats.frames += 1
@@ -518,10 +535,14 @@ class Relay:
         headers: Any,
         timestamp_ms: int | None,
     ) -> None:
-        def delivered(error: KafkaError | None, _message: Message) -> None:
+        def delivered(error: KafkaError | None, message: Message) -> None:
             batch.pending -= 1
             if error is not None:
                 batch.failed.append(f"{topic}: {error}")
+            elif lane is self._live:
+                latency = message.latency()  # produce() -> acknowledged, librdkafka's clock
+                if latency is not None:
+                    self._pace.observe(latency, time.monotonic())
 
         batch.pending += 1
         # The original record's time (-1 or 0 when it has none: the producer stamps it then).

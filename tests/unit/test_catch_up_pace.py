@@ -1,0 +1,87 @@
+"""The router's catch-up lane yields to live frames: its rate follows the live frames' delivery
+latency (streams.pacing), and a backlog always drains."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.pacing import (
+    BASE_WINDOW_S,
+    IDLE_S,
+    MAX_BYTES_S,
+    MIN_BYTES_S,
+    START_BYTES_S,
+    TARGET_S,
+    CatchUpPace,
+)
+
+BASE = 0.006  # what the broker takes when it is not queueing
+
+
+def _steady(pace: CatchUpPace, latency_s: float, start: float, seconds: float) -> float:
+    """Live frames acknowledged every 10 ms with this latency; returns the time after."""
+    now = start
+    while now < start + seconds:
+        pace.observe(latency_s, now)
+        now += 0.01
+    return now
+
+
+def test_without_live_frames_the_catch_up_lane_is_not_paced() -> None:
+    pace = CatchUpPace()
+    assert not pace.paced(100.0)
+    assert pace.pause_after(1_000_000, 100.0) == 0.0
+
+
+def test_live_frames_pace_the_lane_until_they_stop() -> None:
+    pace = CatchUpPace()
+    pace.observe(BASE, 100.0)
+    assert pace.paced(100.0)
+    assert pace.pause_after(1_000_000, 100.0) == pytest.approx(1_000_000 / pace.rate_bytes_s)
+    assert not pace.paced(100.0 + IDLE_S)  # nothing live to protect: full speed again
+
+
+def test_the_rate_grows_while_live_frames_keep_their_base_latency() -> None:
+    pace = CatchUpPace()
+    _steady(pace, BASE, 100.0, 0.5)
+    assert pace.rate_bytes_s > 2 * START_BYTES_S
+
+
+def test_the_rate_stays_finite_however_long_all_is_well() -> None:
+    pace = CatchUpPace()
+    _steady(pace, BASE, 100.0, 60.0)
+    assert pace.rate_bytes_s == MAX_BYTES_S
+
+
+def test_live_frames_delayed_beyond_the_target_halve_the_rate_once_per_event() -> None:
+    pace = CatchUpPace()
+    now = _steady(pace, BASE, 100.0, 0.2)
+    before = pace.rate_bytes_s
+    late = BASE + TARGET_S + 0.010
+    for i in range(5):  # one late burst of acknowledgements, within 50 ms
+        pace.observe(late, now + i * 0.01)
+    assert pace.rate_bytes_s == pytest.approx(before / 2)
+    pace.observe(late, now + 0.2)  # still late a moment later: halved again
+    assert pace.rate_bytes_s == pytest.approx(before / 4)
+
+
+def test_a_backlog_always_drains_however_late_the_live_frames() -> None:
+    pace = CatchUpPace()
+    pace.observe(BASE, 100.0)
+    _steady(pace, 0.500, 100.01, BASE_WINDOW_S / 2)
+    assert pace.rate_bytes_s == MIN_BYTES_S
+    # 5,000 frames of 30 KB then wait at most this long in all
+    assert pace.pause_after(5_000 * 30_000, 105.0) < 40
+
+
+def test_a_lasting_change_of_the_broker_becomes_the_new_base() -> None:
+    """A broker that is slower for good (another load, another host) is not a congestion the
+    catch-up lane causes: once the old minima are out of the window it grows again."""
+    pace = CatchUpPace()
+    now = _steady(pace, BASE, 100.0, 1.0)
+    slower = BASE + 3 * TARGET_S
+    now = _steady(pace, slower, now, BASE_WINDOW_S + 1.0)
+    assert pace.rate_bytes_s > MIN_BYTES_S
+    cut = pace.rate_bytes_s
+    _steady(pace, slower, now, 0.5)
+    assert pace.rate_bytes_s > cut
