@@ -77,6 +77,8 @@ logger = logging.getLogger(__name__)
 
 STAGE = "archive"
 DEFAULT_GROUP = "vigie-archiver"
+READ_BATCH = 500
+"""Frames read at a time: the read-ahead bound is checked between batches."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,14 @@ class ArchiverSettings:
     time leaves it idle; 4 is what bench/archive_bench.py measures (8 gained ~5 %)."""
     max_unstored_chunks: int = 400
     """More closed chunks than this waiting for MinIO pauses consumption."""
+    read_ahead_chunks: int = 4
+    """Closed chunks waiting for a store worker before the archiver reads on. Reading and
+    chunking keep the event loop busy, and the store workers' threads then wait for the GIL at
+    every TLS write of their PUTs: on a backlog the archiver read every frame before it stored
+    any, then stored with MinIO busy and its own CPU half idle. Bounded, the two overlap."""
+    read_ahead_wait_s: float = 0.5
+    """The longest it waits for the store workers before reading anyway (commits, idle closes
+    and the consumer's polls go on; a MinIO that refuses is ``max_unstored_chunks``' case)."""
     commit_interval_s: float = 1.0
     retry_initial_s: float = 0.5
     retry_max_s: float = 10.0
@@ -192,6 +202,7 @@ class Archiver:
             max_workers=settings.store_workers, thread_name_prefix="archive-store"
         )
         self._queue: asyncio.Queue[Chunk] = asyncio.Queue()
+        self._taken = asyncio.Event()  # a store worker took a chunk from the queue
         self._announcing: set[asyncio.Task[None]] = set()
         self._unstored: dict[int, Chunk] = {}
         self._positions: dict[Source, int] = {}
@@ -205,6 +216,11 @@ class Archiver:
         self.stored_chunks = 0
         self.stored_frames = 0
         self.stored_bytes = 0
+
+    @property
+    def waiting_chunks(self) -> int:
+        """Closed chunks waiting for a store worker."""
+        return self._queue.qsize()
 
     @property
     def paused_partitions(self) -> frozenset[Source]:
@@ -249,7 +265,8 @@ class Archiver:
         last_commit = time.monotonic()
         while not stop.is_set():
             await self._backpressure()
-            records = await self.reader.getmany(timeout_s=0.2, max_records=2000)
+            await self._let_stores_catch_up(stop)
+            records = await self.reader.getmany(timeout_s=0.2, max_records=READ_BATCH)
             now = time.monotonic()
             for record in records:
                 await self._ingest(record, now)
@@ -282,6 +299,16 @@ class Archiver:
             for source in self.reader.assignment()
         }
 
+    async def _let_stores_catch_up(self, stop: asyncio.Event) -> None:
+        """Wait (briefly) while enough closed chunks wait for the store workers."""
+        deadline = time.monotonic() + self.settings.read_ahead_wait_s
+        while self._queue.qsize() >= self.settings.read_ahead_chunks and not stop.is_set():
+            self._taken.clear()
+            try:
+                await asyncio.wait_for(self._taken.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                return
+
     async def _backpressure(self) -> None:
         """Pause the partitions whose chunks MinIO refuses (all of them when too many chunks
         wait); resume them once their chunks are stored. Kafka keeps the frames meanwhile."""
@@ -311,6 +338,7 @@ class Archiver:
     async def _worker(self) -> None:
         while True:
             chunk = await self._queue.get()
+            self._taken.set()
             if self._dropped.pop(id(chunk), None) is not None:
                 continue
             stored = await self._store(chunk)
