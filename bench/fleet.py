@@ -87,16 +87,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.monotonic() - started
         if bursting is not None:
             await bursting
-    return {
+    result: dict[str, Any] = {
         "published": published,
         "seconds": elapsed,
         "fps": published / elapsed,
         "burst": args.burst if args.burst_camera else 0,
         "ack_p50_ms": statistics.median(latencies_ms) if latencies_ms else 0.0,
         "ack_p99_ms": sorted(latencies_ms)[int(len(latencies_ms) * 0.99)] if latencies_ms else 0.0,
-        # Each acknowledgement, for a caller that measures a window of the run.
-        "acks": [[round(c, 4), round(ms, 2)] for c, ms in zip(captures, latencies_ms, strict=True)],
     }
+    if args.acks:  # each acknowledgement, for a caller that measures a window of the run
+        result["acks"] = [
+            [round(c, 4), round(ms, 2)] for c, ms in zip(captures, latencies_ms, strict=True)
+        ]
+    return result
 
 
 def main() -> None:
@@ -109,6 +112,9 @@ def main() -> None:
     parser.add_argument("--burst-camera")
     parser.add_argument("--burst", type=int, default=0)
     parser.add_argument("--burst-after", type=float, default=2.0)
+    parser.add_argument(
+        "--acks", type=int, default=0, help="1: also list every acknowledgement (a window's)"
+    )
     args = parser.parse_args()
     act_as_admin()  # a benchmark tool: it writes any operator's frames
     print(json.dumps(asyncio.run(run(args))), flush=True)

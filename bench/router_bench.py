@@ -45,7 +45,7 @@ from typing import Any, cast
 import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka import TopicPartition as AIOTopicPartition
-from confluent_kafka import OFFSET_END, Consumer, TopicPartition
+from confluent_kafka import OFFSET_END, TIMESTAMP_LOG_APPEND_TIME, Consumer, TopicPartition
 
 from bench.baseline import best, kafka_baseline
 from bench.cpu import CpuMeter
@@ -171,8 +171,9 @@ class SharedWatch:
             }
         )
         self.topics = topics
-        # topic, camera, capture µs, received (wall clock), sequence, appended (broker ms)
-        self.seen: list[tuple[str, str, int, float, int, int]] = []
+        # topic, camera, capture µs, received (wall clock), sequence, appended (broker ms; None
+        # if the broker did not stamp it)
+        self.seen: list[tuple[str, str, int, float, int, int | None]] = []
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-watch", daemon=True)
@@ -196,7 +197,8 @@ class SharedWatch:
                 now = time.time()
                 h = dict(cast(list[tuple[str, bytes]], m.headers() or []))
                 camera, capture = h[HEADER_CAMERA].decode(), int(h[HEADER_CAPTURE_US])
-                appended = m.timestamp()[1]  # LogAppendTime: the broker's clock
+                kind, stamp = m.timestamp()
+                appended = stamp if kind == TIMESTAMP_LOG_APPEND_TIME else None
                 self.seen.append(
                     (m.topic() or "", camera, capture, now, int(h[HEADER_SEQUENCE]), appended)
                 )
@@ -216,11 +218,15 @@ class SharedWatch:
     def on_topic_ms(self, cameras: set[str], since_us: int, until_us: int) -> list[float]:
         """Capture -> written on the shared topic, by the broker's clock (its LogAppendTime):
         what the router delivers, without this reader's own delay on a busy machine."""
-        return [
-            appended - capture / 1000
+        stamped = [
+            (appended, capture)
             for _, camera, capture, _, _, appended in self.seen
             if camera in cameras and since_us <= capture < until_us
         ]
+        if any(appended is None for appended, _ in stamped):
+            # Else the router's copy of the camera's own time would pass for the broker's.
+            raise RuntimeError("the shared topic is not stamped by the broker (LogAppendTime)")
+        return [cast(int, appended) - capture / 1000 for appended, capture in stamped]
 
     def pause(self) -> None:
         """Stop reading (a throughput round is then measured without this reader's load)."""
@@ -299,7 +305,7 @@ async def _drain_round(
     again with the live cameras running; measured from when its router reads again until the
     backlog is forwarded. Returns the new worker."""
     before = watch.count(backlog_cam)
-    fleet = Fleet(config_path, live, 3600, Path(f"{logs}-fleet.log"))
+    fleet = Fleet(config_path, live, 3600, Path(f"{logs}-fleet.log"), acks=1)
     await fleet.started()
     await asyncio.sleep(2)  # the live cameras in their steady state
     worker.stop()

@@ -7,9 +7,12 @@ lane therefore yields, as LEDBAT does on a network (RFC 6817): the signal is the
 latency of the live lane's frames (produce -> broker acknowledgement, the router's own clock),
 compared with the least latency seen lately (the base: what the broker takes when it is not
 queueing). Below ``TARGET_S`` of extra delay the catch-up rate grows, above it the rate is
-halved; it never falls below ``MIN_BYTES_S``, so a backlog always drains. With no live frame
-delivered for ``IDLE_S`` the lane is not paced at all: a restarted worker with nothing live to
-protect catches up at full speed.
+halved. Pacing may slow a drain, never stop it: the rate never falls below a floor, and the
+floor doubles whenever the backlog has not shrunk over ``GAINING_WINDOW_S`` (cameras that keep
+writing to a catch-up partition faster than the floor). With no live frame delivered for
+``IDLE_S`` the lane is not paced at all: a restarted worker with nothing live to protect catches
+up at full speed. The lane reads in slices of ``SLICE_S`` at the rate, so that it never bursts
+and never sits out a long pause.
 """
 
 from __future__ import annotations
@@ -19,9 +22,14 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "BASE_WINDOW_S",
+    "CUT_EVERY_S",
+    "FILTER_S",
+    "GAINING_WINDOW_S",
+    "GROWTH_PER_S",
     "IDLE_S",
     "MAX_BYTES_S",
     "MIN_BYTES_S",
+    "SLICE_S",
     "START_BYTES_S",
     "TARGET_S",
     "CatchUpPace",
@@ -31,24 +39,39 @@ TARGET_S = 0.020
 """Extra delay (over the base) the live frames may take on while a backlog drains."""
 BASE_WINDOW_S = 10
 """The base latency is the least one seen over these last seconds (so it follows the broker)."""
+FILTER_S = 0.1
+"""The current latency is the least of the last 100 ms: one late acknowledgement is noise, a
+delay that every acknowledgement shows for 100 ms is a queue."""
 IDLE_S = 1.0
+"""No live frame acknowledged for this long: nothing to protect, the lane is not paced."""
 START_BYTES_S = 32 * 1024 * 1024
+"""The rate of a lane that starts being paced (it then follows the latency)."""
 MIN_BYTES_S = 4 * 1024 * 1024
-"""About 140 frames/s of 30 KB: a 5,000-frame backlog still drains in well under a minute."""
+"""The first floor: about 140 frames/s of 30 KB."""
 MAX_BYTES_S = 4 * 1024 * 1024 * 1024
 """Beyond any broker: the lane is then in effect unpaced (and the rate stays finite)."""
 GROWTH_PER_S = 2.0
 """Below the target the rate grows by up to e^2 (7x) a second; faster the further below."""
 CUT_EVERY_S = 0.1
 """Halved at most this often: one late burst of acknowledgements is one congestion event."""
+GAINING_WINDOW_S = 10.0
+"""A backlog that has not shrunk over this long doubles the floor."""
+SLICE_S = 0.020
+"""A paced read takes what the rate allows in this long."""
 
 
 @dataclass
 class CatchUpPace:
     rate_bytes_s: float = START_BYTES_S
-    _minima: deque[tuple[int, float]] = field(default_factory=deque)  # (second, least latency)
-    _last_seen: float = float("-inf")
-    _last_cut: float = float("-inf")
+    floor_bytes_s: float = MIN_BYTES_S
+    _minima: deque[tuple[int, float]] = field(default_factory=deque, init=False)
+    """(second, least latency of that second), for the base."""
+    _recent: deque[tuple[float, float]] = field(default_factory=deque, init=False)
+    """(time, latency) of the last FILTER_S, for the current latency."""
+    _last_seen: float = field(default=float("-inf"), init=False)
+    _last_cut: float = field(default=float("-inf"), init=False)
+    _window: tuple[float, int] | None = field(default=None, init=False)
+    """(since, frames behind then) of the backlog's current gaining window."""
 
     def observe(self, latency_s: float, now: float) -> None:
         """A live frame was acknowledged `latency_s` after it was produced, at time `now`."""
@@ -59,10 +82,14 @@ class CatchUpPace:
             self._minima.append((second, latency_s))
         while self._minima[0][0] <= second - BASE_WINDOW_S:
             self._minima.popleft()
-        excess = latency_s - min(least for _, least in self._minima)
+        self._recent.append((now, latency_s))
+        while self._recent[0][0] <= now - FILTER_S:
+            self._recent.popleft()
+        base = min(least for _, least in self._minima)
+        excess = min(latency for _, latency in self._recent) - base
         if excess > TARGET_S:
             if now - self._last_cut >= CUT_EVERY_S:
-                self.rate_bytes_s = max(MIN_BYTES_S, self.rate_bytes_s / 2)
+                self.rate_bytes_s = max(self.floor_bytes_s, self.rate_bytes_s / 2)
                 self._last_cut = now
         else:
             elapsed = min(max(now - self._last_seen, 0.0), CUT_EVERY_S)
@@ -70,9 +97,29 @@ class CatchUpPace:
             self.rate_bytes_s = min(MAX_BYTES_S, grown)
         self._last_seen = now
 
+    def note_backlog(self, frames_behind: int, now: float) -> None:
+        """The catch-up lane's partitions are `frames_behind` their ends (0: it has none)."""
+        if frames_behind == 0:
+            self.floor_bytes_s, self._window = MIN_BYTES_S, None
+            return
+        if self._window is None or not self.paced(now):
+            self._window = (now, frames_behind)
+            return
+        since, behind_then = self._window
+        if now - since >= GAINING_WINDOW_S:
+            if frames_behind >= behind_then:  # not gaining: the cameras write faster
+                self.floor_bytes_s = min(MAX_BYTES_S, self.floor_bytes_s * 2)
+                self.rate_bytes_s = max(self.rate_bytes_s, self.floor_bytes_s)
+            self._window = (now, frames_behind)
+
     def paced(self, now: float) -> bool:
         """Live frames are flowing: the catch-up lane keeps to the rate."""
         return now - self._last_seen < IDLE_S
+
+    def frames_per_read(self, mean_frame_bytes: float, most: int) -> int:
+        """How many frames a paced read takes: what the rate allows in SLICE_S (at least 1)."""
+        allowed = self.rate_bytes_s * SLICE_S / max(mean_frame_bytes, 1.0)
+        return max(1, min(most, int(allowed)))
 
     def pause_after(self, bytes_read: int, now: float) -> float:
         """Seconds the catch-up lane waits after reading `bytes_read` (0 when not paced)."""

@@ -163,6 +163,7 @@ class _Lane:
         )
         self.assigned: set[Source] = set()
         self.bytes_read = 0
+        self.frames_read = 0
         self.in_flight: deque[_Batch] = deque()
         self.acknowledged: dict[Source, int] = {}
         """Source -> the offset after its last acknowledged frame since it was assigned (for an
@@ -170,6 +171,9 @@ class _Lane:
 
     def unacknowledged(self) -> int:
         return sum(batch.pending for batch in self.in_flight)
+
+    def mean_frame_bytes(self) -> float:
+        return self.bytes_read / self.frames_read if self.frames_read else 30_000.0
 
     def carries(self, source: Source) -> bool:
         """Whether frames of `source` are still in flight on this lane."""
@@ -246,6 +250,7 @@ class Relay:
         could go out twice or out of order (a rebalance drops and adds back every partition)."""
         self._next: dict[Source, int] = {}
         self._pace = CatchUpPace()
+        self._backlog_noted = 0.0
         self._catch_up_at = 0.0
         """The catch-up lane is read again from this time (monotonic) on: it yields to live
         frames (``streams.pacing``)."""
@@ -268,14 +273,18 @@ class Relay:
                 read = self._read(self._live, 0)
                 lane = self._catch_up
                 now = time.monotonic()
+                paced = self._pace.paced(now)
                 if (
                     lane.assigned
                     and lane.unacknowledged() <= MAX_UNACKNOWLEDGED
-                    and now >= self._catch_up_at
+                    and (now >= self._catch_up_at or not paced)
                 ):
                     before = lane.bytes_read
-                    read += self._read(lane, 0)
+                    most = self._pace.frames_per_read(lane.mean_frame_bytes(), BATCH)
+                    read += self._read(lane, 0, most if paced else BATCH)
                     self._catch_up_at = now + self._pace.pause_after(lane.bytes_read - before, now)
+                if now - self._backlog_noted >= 1.0:
+                    self._note_backlog(now)
                 if not read and lane.unacknowledged() > MAX_UNACKNOWLEDGED:
                     lane.producer.poll(BUSY_POLL_S)  # wakes on its acknowledgements
                 elif not read:
@@ -301,15 +310,16 @@ class Relay:
             self._live.consumer.close()
             self._catch_up.consumer.close()
 
-    def _read(self, lane: _Lane, wait_s: float) -> int:
-        """Forward what the lane has fetched (waiting up to `wait_s` for a first frame)."""
+    def _read(self, lane: _Lane, wait_s: float, most: int = BATCH) -> int:
+        """Forward what the lane has fetched, at most `most` frames (waiting up to `wait_s`
+        for a first frame)."""
         if wait_s > 0:
             first = lane.consumer.poll(wait_s)
             if first is None:
                 return 0
-            messages = [first, *lane.consumer.consume(BATCH - 1, 0)]
+            messages = [first, *lane.consumer.consume(most - 1, 0)] if most > 1 else [first]
         else:
-            messages = lane.consumer.consume(BATCH, 0)
+            messages = lane.consumer.consume(most, 0)
         if messages:
             self._forward(lane, messages)
         return len(messages)
@@ -455,6 +465,23 @@ class Relay:
             starts.append((TopicPartition(tp.topic, tp.partition, offset), end))
         return starts
 
+    def _note_backlog(self, now: float) -> None:
+        """Tell the pace how far behind the catch-up lane is (from the ends its fetches saw)."""
+        self._backlog_noted = now
+        behind, known = 0, False
+        for topic, partition in self._catch_up.assigned:
+            at = self._next.get((topic, partition))
+            try:
+                ends = self._catch_up.consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+            except KafkaException:
+                continue
+            if at is not None and ends is not None and ends[1] >= 0:
+                behind, known = behind + max(0, ends[1] - at), True
+        if known or not self._catch_up.assigned:
+            self._pace.note_backlog(behind, now)
+
     def _caught_up(self, source: Source) -> None:
         """A catch-up partition reached its end: stop reading it there; the live lane takes
         it over once its frames in flight are acknowledged."""
@@ -480,6 +507,7 @@ class Relay:
                 continue  # fetched before an unassignment: not this lane's to forward any more
             key = message.key()
             lane.bytes_read += len(message)  # the value's size
+            lane.frames_read += 1
             headers = cast(list[tuple[str, bytes]], message.headers() or [])
             routed = self._decide(topic, partition, key, headers, now_us)
             self.stats.frames += 1

@@ -435,8 +435,8 @@ def start(settings: StackSettings) -> int:
         heap=BROKER_HEAP,
         jvm_options=[
             *BROKER_JVM_OPTIONS,
-            # The GC log, as kafka-server-start.sh keeps it.
-            f"-Xlog:gc*:file={gc_log}:time,tags:filecount=10,filesize=100M",
+            # The GC log, as kafka-server-start.sh keeps it (smaller: a local stack).
+            f"-Xlog:gc*:file={gc_log}:time,tags:filecount=5,filesize=20M",
         ],
     )
     return process(settings).start(cmd)

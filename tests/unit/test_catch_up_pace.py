@@ -7,9 +7,13 @@ import pytest
 
 from streams.pacing import (
     BASE_WINDOW_S,
+    CUT_EVERY_S,
+    FILTER_S,
+    GAINING_WINDOW_S,
     IDLE_S,
     MAX_BYTES_S,
     MIN_BYTES_S,
+    SLICE_S,
     START_BYTES_S,
     TARGET_S,
     CatchUpPace,
@@ -53,15 +57,28 @@ def test_the_rate_stays_finite_however_long_all_is_well() -> None:
     assert pace.rate_bytes_s == MAX_BYTES_S
 
 
-def test_live_frames_delayed_beyond_the_target_halve_the_rate_once_per_event() -> None:
+def test_one_late_acknowledgement_is_noise_not_a_queue() -> None:
     pace = CatchUpPace()
     now = _steady(pace, BASE, 100.0, 0.2)
     before = pace.rate_bytes_s
+    pace.observe(BASE + TARGET_S + 0.050, now)
+    assert pace.rate_bytes_s >= before
+
+
+def test_live_frames_late_for_a_while_halve_the_rate_once_per_event() -> None:
+    pace = CatchUpPace()
+    late_since = _steady(pace, BASE, 100.0, 0.2)
     late = BASE + TARGET_S + 0.010
-    for i in range(5):  # one late burst of acknowledgements, within 50 ms
-        pace.observe(late, now + i * 0.01)
+    now, before = late_since, pace.rate_bytes_s
+    while pace.rate_bytes_s >= before:  # every acknowledgement late from now on
+        before = pace.rate_bytes_s
+        pace.observe(late, now)
+        now += 0.01
+    assert now - late_since == pytest.approx(FILTER_S, abs=0.02)  # once the filter saw it
     assert pace.rate_bytes_s == pytest.approx(before / 2)
-    pace.observe(late, now + 0.2)  # still late a moment later: halved again
+    now = _steady(pace, late, now, CUT_EVERY_S - 0.02)  # the same event
+    assert pace.rate_bytes_s == pytest.approx(before / 2)
+    pace.observe(late, now + 0.02)  # still late a moment later: halved again
     assert pace.rate_bytes_s == pytest.approx(before / 4)
 
 
@@ -85,3 +102,36 @@ def test_a_lasting_change_of_the_broker_becomes_the_new_base() -> None:
     cut = pace.rate_bytes_s
     _steady(pace, slower, now, 0.5)
     assert pace.rate_bytes_s > cut
+
+
+def test_a_backlog_that_does_not_shrink_raises_the_floor_until_it_is_drained() -> None:
+    """Cameras writing to a catch-up partition faster than the floor: pacing may slow the drain,
+    never stop it."""
+    pace = CatchUpPace()
+    now = _steady(pace, BASE, 100.0, 0.2)
+    now = _steady(pace, 0.500, now, 1.0)  # live frames late: the rate goes to the floor
+    assert pace.rate_bytes_s == MIN_BYTES_S
+    for _ in range(3):  # 30 s without gaining
+        pace.note_backlog(5_000, now)
+        now = _steady(pace, 0.500, now, GAINING_WINDOW_S)
+    pace.note_backlog(5_000, now)
+    assert pace.floor_bytes_s == 8 * MIN_BYTES_S
+    assert pace.rate_bytes_s >= pace.floor_bytes_s
+    pace.note_backlog(0, now)  # drained: the next backlog starts from the first floor
+    assert pace.floor_bytes_s == MIN_BYTES_S
+
+
+def test_a_shrinking_backlog_keeps_the_floor() -> None:
+    pace = CatchUpPace()
+    now = _steady(pace, BASE, 100.0, 0.2)
+    for behind in (5_000, 4_000, 3_000):
+        pace.note_backlog(behind, now)
+        now = _steady(pace, 0.500, now, GAINING_WINDOW_S)
+    assert pace.floor_bytes_s == MIN_BYTES_S
+
+
+def test_a_paced_read_takes_a_slice_of_the_rate() -> None:
+    pace = CatchUpPace()
+    assert pace.frames_per_read(30_000, 250) == int(START_BYTES_S * SLICE_S / 30_000)
+    assert pace.frames_per_read(10_000_000, 250) == 1  # a huge frame still goes
+    assert pace.frames_per_read(1, 250) == 250
