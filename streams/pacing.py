@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 __all__ = [
     "BASE_WINDOW_S",
     "CUT_EVERY_S",
-    "FILTER_S",
     "GAINING_WINDOW_S",
     "GROWTH_PER_S",
     "IDLE_S",
@@ -39,9 +38,6 @@ TARGET_S = 0.020
 """Extra delay (over the base) the live frames may take on while a backlog drains."""
 BASE_WINDOW_S = 10
 """The base latency is the least one seen over these last seconds (so it follows the broker)."""
-FILTER_S = 0.1
-"""The current latency is the least of the last 100 ms: one late acknowledgement is noise, a
-delay that every acknowledgement shows for 100 ms is a queue."""
 IDLE_S = 1.0
 """No live frame acknowledged for this long: nothing to protect, the lane is not paced."""
 START_BYTES_S = 32 * 1024 * 1024
@@ -66,8 +62,6 @@ class CatchUpPace:
     floor_bytes_s: float = MIN_BYTES_S
     _minima: deque[tuple[int, float]] = field(default_factory=deque, init=False)
     """(second, least latency of that second), for the base."""
-    _recent: deque[tuple[float, float]] = field(default_factory=deque, init=False)
-    """(time, latency) of the last FILTER_S, for the current latency."""
     _last_seen: float = field(default=float("-inf"), init=False)
     _last_cut: float = field(default=float("-inf"), init=False)
     _window: tuple[float, int] | None = field(default=None, init=False)
@@ -82,11 +76,11 @@ class CatchUpPace:
             self._minima.append((second, latency_s))
         while self._minima[0][0] <= second - BASE_WINDOW_S:
             self._minima.popleft()
-        self._recent.append((now, latency_s))
-        while self._recent[0][0] <= now - FILTER_S:
-            self._recent.popleft()
-        base = min(least for _, least in self._minima)
-        excess = min(latency for _, latency in self._recent) - base
+        # Each acknowledgement counts, unfiltered (LEDBAT filters the current delay): measured
+        # while a backlog drained, p99 on the shared topic 30-37 ms a round unfiltered, 37-104
+        # with the least of the last 4, 49-120 with the least of the last 100 ms. The floor,
+        # not a filter, keeps noise from stopping a drain.
+        excess = latency_s - min(least for _, least in self._minima)
         if excess > TARGET_S:
             if now - self._last_cut >= CUT_EVERY_S:
                 self.rate_bytes_s = max(self.floor_bytes_s, self.rate_bytes_s / 2)
