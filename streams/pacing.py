@@ -66,6 +66,8 @@ class CatchUpPace:
     _last_cut: float = field(default=float("-inf"), init=False)
     _window: tuple[float, int] | None = field(default=None, init=False)
     """(since, frames behind then) of the backlog's current gaining window."""
+    _next_read: float = field(default=float("-inf"), init=False)
+    """When the last read's bytes have taken their time at the rate."""
 
     def observe(self, latency_s: float, now: float) -> None:
         """A live frame was acknowledged `latency_s` after it was produced, at time `now`."""
@@ -110,11 +112,19 @@ class CatchUpPace:
         """Live frames are flowing: the catch-up lane keeps to the rate."""
         return now - self._last_seen < IDLE_S
 
-    def frames_per_read(self, mean_frame_bytes: float, most: int) -> int:
-        """How many frames a paced read takes: what the rate allows in SLICE_S (at least 1)."""
+    def ready(self, now: float) -> bool:
+        """Whether the catch-up lane may read now: its last read has taken its time at the
+        rate, or nothing live is left to protect (a pause never outlasts the live frames)."""
+        return now >= self._next_read or not self.paced(now)
+
+    def frames_per_read(self, mean_frame_bytes: float, most: int, now: float) -> int:
+        """How many frames the next read takes: paced, what the rate allows in SLICE_S (at
+        least 1); else `most`."""
+        if not self.paced(now):
+            return most
         allowed = self.rate_bytes_s * SLICE_S / max(mean_frame_bytes, 1.0)
         return max(1, min(most, int(allowed)))
 
-    def pause_after(self, bytes_read: int, now: float) -> float:
-        """Seconds the catch-up lane waits after reading `bytes_read` (0 when not paced)."""
-        return bytes_read / self.rate_bytes_s if self.paced(now) else 0.0
+    def read(self, bytes_read: int, now: float) -> None:
+        """The catch-up lane read `bytes_read` at `now` (unpaced, it may read again at once)."""
+        self._next_read = now + bytes_read / self.rate_bytes_s if self.paced(now) else now

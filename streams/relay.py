@@ -250,10 +250,8 @@ class Relay:
         could go out twice or out of order (a rebalance drops and adds back every partition)."""
         self._next: dict[Source, int] = {}
         self._pace = CatchUpPace()
+        """When the catch-up lane reads, and how much: it yields to live frames."""
         self._backlog_noted = 0.0
-        self._catch_up_at = 0.0
-        """The catch-up lane is read again from this time (monotonic) on: it yields to live
-        frames (``streams.pacing``)."""
         self.stats = RelayStats()
 
     # ------------------------------------------------------------ called from the event loop
@@ -273,16 +271,15 @@ class Relay:
                 read = self._read(self._live, 0)
                 lane = self._catch_up
                 now = time.monotonic()
-                paced = self._pace.paced(now)
                 if (
                     lane.assigned
                     and lane.unacknowledged() <= MAX_UNACKNOWLEDGED
-                    and (now >= self._catch_up_at or not paced)
+                    and self._pace.ready(now)
                 ):
                     before = lane.bytes_read
-                    most = self._pace.frames_per_read(lane.mean_frame_bytes(), BATCH)
-                    read += self._read(lane, 0, most if paced else BATCH)
-                    self._catch_up_at = now + self._pace.pause_after(lane.bytes_read - before, now)
+                    most = self._pace.frames_per_read(lane.mean_frame_bytes(), BATCH, now)
+                    read += self._read(lane, 0, most)
+                    self._pace.read(lane.bytes_read - before, now)
                 if now - self._backlog_noted >= 1.0:
                     self._note_backlog(now)
                 if not read and lane.unacknowledged() > MAX_UNACKNOWLEDGED:

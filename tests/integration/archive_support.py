@@ -113,6 +113,32 @@ def archived_sequences(manifests: Sequence[dict[str, Any]]) -> Counter[tuple[str
     return Counter((m["camera_id"], f["sequence"]) for m in manifests for f in m["frames"])
 
 
+def assert_archived_once(manifests: Sequence[dict[str, Any]], sent: dict[str, list[int]]) -> None:
+    """Every frame sent (camera -> sequences) is in exactly one stored chunk, and no other."""
+    counts = archived_sequences(manifests)
+    produced = {(camera, seq) for camera, seqs in sent.items() for seq in seqs}
+    missing = produced - counts.keys()
+    twice = {key: n for key, n in counts.items() if n > 1}
+    assert not missing, f"{len(missing)} frames lost, e.g. {sorted(missing)[:5]}"
+    assert not twice, f"{len(twice)} frames archived more than once, e.g. {list(twice)[:5]}"
+    assert counts.keys() == produced
+
+
+def archiver_settings(
+    bootstrap: str, operator: str, group_id: str, *, idle_s: float = 1.0, **chosen: Any
+) -> ArchiverSettings:
+    """An in-process archiver of one operator in 1 s windows (the tests' frames are 100 ms
+    apart), with `chosen` settings on top."""
+    return ArchiverSettings(
+        bootstrap=bootstrap,
+        group_id=group_id,
+        window_s=1,
+        idle_s=idle_s,
+        operators=(operator,),
+        **chosen,
+    )
+
+
 async def wait_archived(
     minio: Minio, operator: str, expected: int, timeout_s: float = 60.0
 ) -> list[dict[str, Any]]:
@@ -159,13 +185,8 @@ async def archive_once(
     profile: ArchiveProfile = ArchiveProfile.H264,
 ) -> list[dict[str, Any]]:
     """Run an archiver (in this process) until the operator's frames are stored, then stop it."""
-    settings = ArchiverSettings(
-        bootstrap=bootstrap,
-        group_id=f"archiver-{operator}",
-        window_s=1,
-        idle_s=1.0,
-        operators=(operator,),
-        profiles={operator: profile},
+    settings = archiver_settings(
+        bootstrap, operator, f"archiver-{operator}", profiles={operator: profile}
     )
     stop = asyncio.Event()
     task = asyncio.create_task(Archiver(settings, minio).run(stop))

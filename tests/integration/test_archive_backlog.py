@@ -7,11 +7,12 @@ import asyncio
 
 from minio import Minio
 
-from consumers.archive.archiver import READ_BATCH, Archiver, ArchiverSettings
+from consumers.archive.archiver import READ_BATCH, Archiver
 from consumers.archive.store import archiver_client
 from infra.local.settings import Connection
 from tests.integration.archive_support import (
-    archived_sequences,
+    archiver_settings,
+    assert_archived_once,
     provision_operator,
     publish_frames,
     wait_archived,
@@ -28,12 +29,11 @@ async def test_a_backlog_is_stored_while_it_is_read_and_archived_once(
     await provision_operator(kafka_bootstrap, minio_client, operator, cameras=len(CAMERAS))
     sent = await publish_frames(kafka_bootstrap, operator, CAMERAS, PER_CAMERA, interval_s=0)
     expected = len(CAMERAS) * PER_CAMERA
-    settings = ArchiverSettings(
-        bootstrap=kafka_bootstrap,
-        group_id=f"archiver-{unique}",
-        window_s=1,
+    settings = archiver_settings(
+        kafka_bootstrap,
+        operator,
+        f"archiver-{unique}",
         idle_s=0.5,
-        operators=(operator,),
         # Well under the backlog's 300 chunks: an archiver that read ahead of its store
         # workers without bound paused here, logging that chunks wait for MinIO.
         max_unstored_chunks=100,
@@ -56,6 +56,4 @@ async def test_a_backlog_is_stored_while_it_is_read_and_archived_once(
     # On top of the bound: one read batch may close a chunk every 10 frames, and the idle
     # closes one open chunk per camera.
     assert most_waiting <= settings.read_ahead_chunks + READ_BATCH // 10 + len(CAMERAS)
-    counts = archived_sequences(manifests)
-    assert counts.keys() == {(camera, seq) for camera, seqs in sent.items() for seq in seqs}
-    assert max(counts.values()) == 1
+    assert_archived_once(manifests, sent)

@@ -16,7 +16,7 @@ from minio import Minio
 
 from tests.builders import eventually
 from tests.integration.archive_support import (
-    archived_sequences,
+    assert_archived_once,
     provision_operator,
     publish_frames,
     start_archiver,
@@ -55,13 +55,7 @@ async def test_kill_9_at_random_points_loses_and_duplicates_no_frame(
     finally:
         publishing.cancel()
     assert code == 0, _text(log)[-3000:]
-    counts = archived_sequences(manifests)
-    produced = {(camera, seq) for camera, seqs in sent.items() for seq in seqs}
-    missing = produced - counts.keys()
-    twice = {key: n for key, n in counts.items() if n > 1}
-    assert not missing, f"{len(missing)} frames lost, e.g. {sorted(missing)[:5]}"
-    assert not twice, f"{len(twice)} frames archived more than once, e.g. {list(twice)[:5]}"
-    assert counts.keys() == produced
+    assert_archived_once(manifests, sent)
     # Chunks are cut on capture time: 1 s windows of 100 ms frames hold at most 10 frames.
     assert all(1 <= m["frame_count"] <= 10 for m in manifests)
     # The kills did hit between storing and committing.

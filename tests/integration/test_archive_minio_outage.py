@@ -8,14 +8,15 @@ from pathlib import Path
 
 from minio import Minio
 
-from consumers.archive.archiver import Archiver, ArchiverSettings
+from consumers.archive.archiver import Archiver
 from consumers.archive.store import archiver_client
 from infra.local import minio as local_minio
 from infra.local.settings import Connection, StackSettings
 from runtime import connection
 from tests.builders import eventually
 from tests.integration.archive_support import (
-    archived_sequences,
+    archiver_settings,
+    assert_archived_once,
     provision_operator,
     publish_frames,
     wait_archived,
@@ -44,14 +45,7 @@ async def test_frames_published_while_minio_is_down_are_archived_once_it_is_back
     cameras = ["cam-a", "cam-b"]
     per_camera = 100
     await provision_operator(kafka_bootstrap, minio_client, operator)
-    settings = ArchiverSettings(
-        bootstrap=kafka_bootstrap,
-        group_id=f"archiver-{unique}",
-        window_s=1,
-        idle_s=1.0,
-        operators=(operator,),
-        retry_max_s=1.0,
-    )
+    settings = archiver_settings(kafka_bootstrap, operator, f"archiver-{unique}", retry_max_s=1.0)
     archiver = Archiver(settings, archiver_client(live_stack))
     stop = asyncio.Event()
     running = asyncio.create_task(archiver.run(stop))
@@ -78,7 +72,4 @@ async def test_frames_published_while_minio_is_down_are_archived_once_it_is_back
         publishing.cancel()
     assert paused_seen, "the archiver kept consuming while MinIO was down"
     assert not archiver.paused_partitions
-    counts = archived_sequences(manifests)
-    produced = {(camera, seq) for camera, seqs in sent.items() for seq in seqs}
-    assert counts.keys() == produced
-    assert max(counts.values()) == 1
+    assert_archived_once(manifests, sent)

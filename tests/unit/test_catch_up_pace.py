@@ -33,15 +33,28 @@ def _steady(pace: CatchUpPace, latency_s: float, start: float, seconds: float) -
 def test_without_live_frames_the_catch_up_lane_is_not_paced() -> None:
     pace = CatchUpPace()
     assert not pace.paced(100.0)
-    assert pace.pause_after(1_000_000, 100.0) == 0.0
+    pace.read(100_000_000, 100.0)
+    assert pace.ready(100.0)  # however much it just read
+    assert pace.frames_per_read(30_000, 250, 100.0) == 250
 
 
 def test_live_frames_pace_the_lane_until_they_stop() -> None:
     pace = CatchUpPace()
     pace.observe(BASE, 100.0)
     assert pace.paced(100.0)
-    assert pace.pause_after(1_000_000, 100.0) == pytest.approx(1_000_000 / pace.rate_bytes_s)
+    pace.read(1_000_000, 100.0)
+    waits = 1_000_000 / pace.rate_bytes_s
+    assert not pace.ready(100.0 + waits * 0.9)
+    assert pace.ready(100.0 + waits)
     assert not pace.paced(100.0 + IDLE_S)  # nothing live to protect: full speed again
+
+
+def test_a_pause_ends_when_the_live_frames_stop() -> None:
+    pace = CatchUpPace(rate_bytes_s=MIN_BYTES_S)
+    pace.observe(BASE, 100.0)
+    pace.read(100 * MIN_BYTES_S, 100.0)  # 100 s at the rate
+    assert not pace.ready(100.5)
+    assert pace.ready(100.0 + IDLE_S)
 
 
 def test_the_rate_grows_while_live_frames_keep_their_base_latency() -> None:
@@ -83,7 +96,8 @@ def test_a_backlog_always_drains_however_late_the_live_frames() -> None:
     _steady(pace, 0.500, 100.01, BASE_WINDOW_S / 2)
     assert pace.rate_bytes_s == MIN_BYTES_S
     # 5,000 frames of 30 KB then wait at most this long in all
-    assert pace.pause_after(5_000 * 30_000, 105.0) < 40
+    pace.read(5_000 * 30_000, 105.0)
+    assert pace.ready(105.0 + 40)
 
 
 def test_a_lasting_change_of_the_broker_becomes_the_new_base() -> None:
@@ -127,6 +141,7 @@ def test_a_shrinking_backlog_keeps_the_floor() -> None:
 
 def test_a_paced_read_takes_a_slice_of_the_rate() -> None:
     pace = CatchUpPace()
-    assert pace.frames_per_read(30_000, 250) == int(START_BYTES_S * SLICE_S / 30_000)
-    assert pace.frames_per_read(10_000_000, 250) == 1  # a huge frame still goes
-    assert pace.frames_per_read(1, 250) == 250
+    pace.observe(BASE, 100.0)
+    assert pace.frames_per_read(30_000, 250, 100.0) == int(pace.rate_bytes_s * SLICE_S / 30_000)
+    assert pace.frames_per_read(10_000_000, 250, 100.0) == 1  # a huge frame still goes
+    assert pace.frames_per_read(1, 250, 100.0) == 250
