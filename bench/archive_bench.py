@@ -345,6 +345,31 @@ def result_table(raws: list[Measured], ours: list[Measured]) -> list[str]:
     return rows
 
 
+ROLES = (
+    ("MainThread", "event loop: read, decode and chunk frames, commit, announce"),
+    ("archive-store", "store workers: mux, SHA-256, the two PUTs"),
+    ("rdk:", "librdkafka: fetch (TLS, parsing)"),
+    ("", "other: confluent_kafka.aio's calls into librdkafka, asyncio"),
+)
+
+
+def archiver_role(thread: str) -> str:
+    """What an archiver thread does, from its name (``CpuMeter``'s role)."""
+    return next(role for prefix, role in ROLES if thread.startswith(prefix))
+
+
+def thread_table(ours: list[Measured]) -> list[str]:
+    """The archiver's client CPU by thread role, medians over the rounds."""
+    rows = ["| archiver threads | CPU s | CPU s per GB |", "|---|---|---|"]
+    for _, role in ROLES:
+        spent = [r.cpu.client_threads.get(role, 0.0) for r in ours]
+        per_gb = [cpu / (r.stored_bytes / 1e9) for cpu, r in zip(spent, ours, strict=True)]
+        rows.append(
+            f"| {role} | {statistics.median(spent):.2f} | {statistics.median(per_gb):.2f} |"
+        )
+    return rows
+
+
 def cpu_table(raws: list[Measured], ours: list[Measured], cores: tuple[int, int]) -> list[str]:
     """Where the machine's time went, medians over the rounds (CPU seconds per backlog)."""
     services, client = cores
@@ -399,7 +424,7 @@ async def throughput_rounds(
         services.apply()  # a thread the services started meanwhile
         if objects and round_ % 2 == 1:  # alternate the order
             raws.append(await raw_round(conn, operator, objects, sent, CpuMeter(pids)))
-        meter = CpuMeter(pids)
+        meter = CpuMeter(pids, role=archiver_role)
         elapsed, _ = await archive_backlog(conn, operator, sent, meter, client_cpus)
         stored = await asyncio.to_thread(stored_objects, root, operator)
         ours.append(Measured(sent, _size(stored), elapsed, _result(meter)))
@@ -434,6 +459,10 @@ async def throughput_rounds(
         "Where the machine's time went (CPU seconds over the same intervals, from /proc, medians):",
         "",
         *cpu_table(raws, ours, cores),
+        "",
+        "The archiver's client CPU by thread (from /proc, medians):",
+        "",
+        *thread_table(ours),
     ]
     return lines, operator
 

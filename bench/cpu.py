@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.local import kafka, minio
@@ -26,6 +27,8 @@ class CpuUse:
     """Share of all cores busy (any process) over the interval, 0 to 1."""
     core_busy: Mapping[int, float]
     """Share of each core busy (any process) over the interval, 0 to 1, by CPU number."""
+    client_threads: Mapping[str, float] = field(default_factory=dict)
+    """CPU seconds of this process's threads, summed by role (``CpuMeter``'s ``role``)."""
 
 
 def stack_pids(settings: StackSettings) -> dict[str, int]:
@@ -61,14 +64,38 @@ def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
     return (after[0] - before[0]) / max(1, after[1] - before[1])
 
 
+def _own_threads() -> dict[int, tuple[str, int]]:
+    """(name, CPU ticks) of each live thread of this process: the Python name of a Python
+    thread (``MainThread``, a pool's prefix...), else the OS name (librdkafka's ``rdk:...``)."""
+    python_names = {t.native_id: t.name for t in threading.enumerate()}
+    threads = {}
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # ended meanwhile
+            continue
+        tid = int(task.name)
+        os_name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        threads[tid] = (python_names.get(tid, os_name), int(fields[11]) + int(fields[12]))
+    return threads
+
+
 class CpuMeter:
-    def __init__(self, pids: Mapping[str, int]) -> None:
+    """CPU seconds of named processes (and of this process's threads by role) over an
+    interval. A thread that ends within the interval is not counted by role (its process
+    total still is): measure while the threads of interest live."""
+
+    def __init__(self, pids: Mapping[str, int], role: Callable[[str], str] | None = None) -> None:
         self.pids = dict(pids)
+        self.role = role
         self._start: tuple[float, dict[str, int], dict[int, tuple[int, int]]] | None = None
+        self._threads: dict[int, tuple[str, int]] = {}
         self.result: CpuUse | None = None
 
     def start(self) -> None:
         ticks = {name: _process_ticks(pid) for name, pid in self.pids.items()}
+        self._threads = _own_threads() if self.role else {}
         self._start = (time.monotonic(), ticks, _machine_ticks())
 
     def stop(self) -> CpuUse:
@@ -76,6 +103,13 @@ class CpuMeter:
             raise RuntimeError("CpuMeter.stop() before start()")
         started, ticks, machine = self._start
         now = _machine_ticks()
+        by_role: dict[str, float] = {}
+        if self.role is not None:
+            for tid, (name, spent) in _own_threads().items():
+                # A thread started within the interval had spent nothing at its start.
+                role = self.role(name)
+                before = self._threads.get(tid, (name, 0))[1]
+                by_role[role] = by_role.get(role, 0.0) + (spent - before) * _TICK_S
         self.result = CpuUse(
             wall_s=time.monotonic() - started,
             processes={
@@ -84,5 +118,6 @@ class CpuMeter:
             },
             machine_busy=_busy(machine[-1], now[-1]),
             core_busy={cpu: _busy(machine[cpu], now[cpu]) for cpu in machine if cpu >= 0},
+            client_threads=dict(by_role),
         )
         return self.result

@@ -304,9 +304,14 @@ class Archiver:
         deadline = time.monotonic() + self.settings.read_ahead_wait_s
         while self._queue.qsize() >= self.settings.read_ahead_chunks and not stop.is_set():
             self._taken.clear()
-            try:
-                await asyncio.wait_for(self._taken.wait(), deadline - time.monotonic())
-            except TimeoutError:
+            # A stop ends the wait at once: SIGTERM then drains and commits without delay.
+            waits = {asyncio.create_task(self._taken.wait()), asyncio.create_task(stop.wait())}
+            done, pending = await asyncio.wait(
+                waits, timeout=deadline - time.monotonic(), return_when=asyncio.FIRST_COMPLETED
+            )
+            for wait in pending:
+                wait.cancel()
+            if not done:
                 return
 
     async def _backpressure(self) -> None:

@@ -37,6 +37,9 @@ async def test_a_backlog_is_stored_while_it_is_read_and_archived_once(
         # Well under the backlog's 300 chunks: an archiver that read ahead of its store
         # workers without bound paused here, logging that chunks wait for MinIO.
         max_unstored_chunks=100,
+        # Reading waits for a store worker, never for the clock: a cold MinIO's slow first
+        # PUTs would otherwise let a batch in at every expired wait, and the bound below with it.
+        read_ahead_wait_s=30.0,
     )
     archiver = Archiver(settings, archiver_client(live_stack))
     stop = asyncio.Event()
