@@ -92,6 +92,8 @@ class RelayStats:
     assigned: int = 0
     caught_up: int = 0
     """Partitions handed from the catch-up lane to the live lane."""
+    retiring: int = 0
+    """Dropped partitions not yet committed where they stopped (frames in flight)."""
 
 
 @dataclass
@@ -121,6 +123,11 @@ class _Retiring:
 MAX_COMMIT_ATTEMPTS = 5
 """Synchronous commits of a move the broker may refuse before the move goes ahead anyway (the
 cost: a few frames forwarded again after a restart; logged)."""
+
+
+def _named(sources: Iterable[Source]) -> str:
+    """Partitions as the logs name them: ``frames.stib[3], frames.stib[7]``."""
+    return ", ".join(f"{topic}[{partition}]" for topic, partition in sorted(sources))
 
 
 def _where(message: Message) -> tuple[str, int, int]:
@@ -261,6 +268,10 @@ class Relay:
         router group stopped if that is later) and stop reading `remove`. Thread-safe."""
         self._changes.put(_Change(dict(add), remove))
 
+    def changes_pending(self) -> bool:
+        """Whether a reassignment has not been taken up by the relay's thread yet."""
+        return not self._changes.empty()
+
     # ------------------------------------------------------------ the thread
 
     def run(self, stopping: threading.Event) -> None:
@@ -363,7 +374,7 @@ class Relay:
             for source in ready:
                 del self._handover[source]
             self.stats.caught_up += len(ready)
-            logger.info("router: %d cameras caught up, read live", len(ready))
+            logger.info("router: %d cameras caught up, read live: %s", len(ready), _named(ready))
         new = {s: at for s, at in self._waiting.items() if s not in self._retiring}
         if not new:
             self._count()
@@ -381,10 +392,11 @@ class Relay:
             self._catch_up.assign(behind)
         self._count()
         logger.info(
-            "router reads %d cameras (+%d, %d catching up)",
+            "router reads %d cameras (+%d, %d catching up%s)",
             self.stats.assigned,
             len(new),
             len(self._catch_up.assigned),
+            f": {_named((tp.topic, tp.partition) for tp in behind)}" if behind else "",
         )
 
     def _retire(self, now: float, force: bool = False) -> None:
@@ -439,6 +451,7 @@ class Relay:
         self.stats.assigned = (
             len(self._live.assigned) + len(self._catch_up.assigned) + len(self._handover)
         )
+        self.stats.retiring = len(self._retiring)
 
     def _starts(self, new: Mapping[Source, int]) -> list[tuple[TopicPartition, int]]:
         """Each new partition at ``start_offset`` (where the group stopped, or the grant's

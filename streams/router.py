@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Mapping
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 RECHECK_S = 1.0
 """How often the wanted set is re-decided without a grant change (a slot moved, a grant's time
 came)."""
+RELEASE_TIMEOUT_S = 10.0
+"""The longest a revocation waits for the relay to commit where its cameras stopped (frames in
+flight acknowledged first: well under a second here); past it the slots go anyway (logged)."""
 
 
 class _Slots(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -53,7 +57,9 @@ class _Slots(ConsumerRebalanceListener):  # type: ignore[misc]
         self._router = router
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self._router.held_slots(frozenset())
+        # The group's rebalance waits for this: the slots' next owner starts only after the
+        # cameras this worker read are committed where it stopped.
+        await self._router.release()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._router.pause(assigned)
@@ -77,6 +83,9 @@ class Router:
         self._placement = placement
         self._owners: Mapping[str, str] = owners or {}
         self._held: frozenset[int] = frozenset()
+        self._slot_count = 0
+        """Partitions of ``grants`` (known once running)."""
+        self._relaying = False
         self._reading: frozenset[Source] = frozenset()
         self._changed = asyncio.Event()
         self._unplaced_said: set[str] = set()
@@ -101,6 +110,28 @@ class Router:
         self._held = slots
         logger.info("router slots assigned: %s", ",".join(map(str, sorted(slots))) or "none")
         self._changed.set()
+
+    async def release(self, timeout_s: float = RELEASE_TIMEOUT_S) -> None:
+        """Give up every slot: stop reading their cameras and wait until the relay has
+        committed where each stopped (its frames in flight acknowledged). A worker taking a
+        slot over then starts after the last frame this one forwarded: nothing repeated, and
+        never two producers on one camera. An eager rebalance drops every slot, including
+        those this worker gets back: they are read again from the commit."""
+        self.held_slots(frozenset())
+        if not self._relaying:
+            return  # not started, or stopping: the relay commits at its stop
+        self._reassign(self._slot_count)
+        stats = self._relay.stats
+        deadline = time.monotonic() + timeout_s
+        while stats.assigned or stats.retiring or self._relay.changes_pending():
+            if time.monotonic() >= deadline or not self._relaying:
+                logger.warning(
+                    "router: slots given up before %d cameras were committed (%.0f s)",
+                    stats.assigned + stats.retiring,
+                    timeout_s,
+                )
+                return
+            await asyncio.sleep(0.01)
 
     def pause(self, partitions: set[TopicPartition]) -> None:
         self._membership.pause(*partitions)
@@ -127,10 +158,12 @@ class Router:
     async def run(self, stop: asyncio.Event) -> None:
         await self._index_ready.wait()  # fail closed: read nothing before the grants
         slots = len(await partitions_of(self._bootstrap, GRANTS))
+        self._slot_count = slots
         stopping = threading.Event()
         self._membership.subscribe([GRANTS], listener=_Slots(self))
         await self._membership.start()
         relay = asyncio.create_task(asyncio.to_thread(self._relay.run, stopping))
+        self._relaying = True
         logger.info("router started (grant index ready, %d grants)", len(self._index))
         try:
             while not stop.is_set() and not relay.done():
@@ -142,6 +175,7 @@ class Router:
                     await asyncio.wait_for(self._changed.wait(), RECHECK_S)
                 self._changed.clear()
         finally:
+            self._relaying = False
             stopping.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay  # raises RelayFailed if forwarding failed: the worker restarts us

@@ -306,11 +306,15 @@ class Archiver:
             self._taken.clear()
             # A stop ends the wait at once: SIGTERM then drains and commits without delay.
             waits = {asyncio.create_task(self._taken.wait()), asyncio.create_task(stop.wait())}
-            done, pending = await asyncio.wait(
-                waits, timeout=deadline - time.monotonic(), return_when=asyncio.FIRST_COMPLETED
-            )
-            for wait in pending:
-                wait.cancel()
+            try:
+                done, _ = await asyncio.wait(
+                    waits,
+                    timeout=deadline - time.monotonic(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for wait in waits:  # also when this wait is itself cancelled
+                    wait.cancel()
             if not done:
                 return
 
