@@ -45,9 +45,11 @@ logger = logging.getLogger(__name__)
 RECHECK_S = 1.0
 """How often the wanted set is re-decided without a grant change (a slot moved, a grant's time
 came)."""
-RELEASE_TIMEOUT_S = 10.0
+RELEASE_TIMEOUT_S = 5.0
 """The longest a revocation waits for the relay to commit where its cameras stopped (frames in
-flight acknowledged first: well under a second here); past it the slots go anyway (logged)."""
+flight acknowledged first: well under a second here); past it the slots go anyway (logged).
+Under the group's rebalance timeout (aiokafka: the session timeout, 10 s), past which the
+broker would drop this member from the group."""
 
 
 class _Slots(ConsumerRebalanceListener):  # type: ignore[misc]
