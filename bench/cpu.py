@@ -64,9 +64,10 @@ def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
     return (after[0] - before[0]) / max(1, after[1] - before[1])
 
 
-def _own_threads() -> dict[int, tuple[str, int]]:
-    """(name, CPU ticks) of each live thread of this process: the Python name of a Python
-    thread (``MainThread``, a pool's prefix...), else the OS name (librdkafka's ``rdk:...``)."""
+def _own_threads() -> dict[tuple[int, int], tuple[str, int]]:
+    """(name, CPU ticks) of each live thread of this process, by (thread id, start time: an id
+    may be reused): the Python name of a Python thread (``MainThread``, a pool's prefix...),
+    else the OS name (librdkafka's ``rdk:...``)."""
     python_names = {t.native_id: t.name for t in threading.enumerate()}
     threads = {}
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
@@ -77,7 +78,10 @@ def _own_threads() -> dict[int, tuple[str, int]]:
         tid = int(task.name)
         os_name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
-        threads[tid] = (python_names.get(tid, os_name), int(fields[11]) + int(fields[12]))
+        threads[(tid, int(fields[19]))] = (
+            python_names.get(tid, os_name),
+            int(fields[11]) + int(fields[12]),
+        )
     return threads
 
 
@@ -90,7 +94,7 @@ class CpuMeter:
         self.pids = dict(pids)
         self.role = role
         self._start: tuple[float, dict[str, int], dict[int, tuple[int, int]]] | None = None
-        self._threads: dict[int, tuple[str, int]] = {}
+        self._threads: dict[tuple[int, int], tuple[str, int]] = {}
         self.result: CpuUse | None = None
 
     def start(self) -> None:
@@ -105,10 +109,10 @@ class CpuMeter:
         now = _machine_ticks()
         by_role: dict[str, float] = {}
         if self.role is not None:
-            for tid, (name, spent) in _own_threads().items():
+            for thread, (name, spent) in _own_threads().items():
                 # A thread started within the interval had spent nothing at its start.
                 role = self.role(name)
-                before = self._threads.get(tid, (name, 0))[1]
+                before = self._threads.get(thread, (name, 0))[1]
                 by_role[role] = by_role.get(role, 0.0) + (spent - before) * _TICK_S
         self.result = CpuUse(
             wall_s=time.monotonic() - started,
