@@ -122,7 +122,7 @@ class Router:
         self.held_slots(frozenset())
         if not self._relaying:
             return  # not started, or stopping: the relay commits at its stop
-        self._reassign(self._slot_count)
+        self._reassign()
         stats = self._relay.stats
         deadline = time.monotonic() + timeout_s
         while stats.assigned or stats.retiring or self._relay.changes_pending():
@@ -159,8 +159,7 @@ class Router:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._index_ready.wait()  # fail closed: read nothing before the grants
-        slots = len(await partitions_of(self._bootstrap, GRANTS))
-        self._slot_count = slots
+        self._slot_count = len(await partitions_of(self._bootstrap, GRANTS))
         stopping = threading.Event()
         self._membership.subscribe([GRANTS], listener=_Slots(self))
         await self._membership.start()
@@ -169,7 +168,7 @@ class Router:
         logger.info("router started (grant index ready, %d grants)", len(self._index))
         try:
             while not stop.is_set() and not relay.done():
-                self._reassign(slots)
+                self._reassign()
                 # Keeps the membership alive (aiokafka leaves the group of a consumer that
                 # stops polling); its partitions are paused, so nothing is fetched.
                 await self._membership.getmany(timeout_ms=0)
@@ -183,8 +182,8 @@ class Router:
                 await relay  # raises RelayFailed if forwarding failed: the worker restarts us
             await self._membership.stop()
 
-    def _reassign(self, slots: int) -> None:
-        wanted = wanted_sources(self._index, self._placement, self._held, slots)
+    def _reassign(self) -> None:
+        wanted = wanted_sources(self._index, self._placement, self._held, self._slot_count)
         for camera_id in self._index.cameras():
             if self._placement.source(camera_id) is None and camera_id not in self._unplaced_said:
                 self._unplaced_said.add(camera_id)

@@ -111,6 +111,17 @@ async def _share_then_stop_the_worker(
         assert first.stop() == 0, first.output()[-3000:]
 
 
+async def _publish_backlog(bootstrap: str, world: World, camera_id: str, sequences: range) -> None:
+    """Frames `sequences` of one camera, published at once (what a worker that is down leaves
+    behind)."""
+    operator = world.cameras[camera_id][0]
+    async with Publisher(
+        bootstrap, client_id="policy-test-backlog", placement=placement(world.config.cameras)
+    ) as publisher:
+        for sequence in sequences:
+            await publisher.publish_frame(frame(operator, camera_id, sequence))
+
+
 async def test_a_worker_down_mid_grant_forwards_every_frame_captured_while_it_was_down(
     kafka_bootstrap: str, world: World, tmp_path: Path
 ) -> None:
@@ -154,7 +165,7 @@ async def test_a_backlog_is_caught_up_apart_and_handed_back_in_order(
     camera back to the live lane. Every frame reaches the grantee once, in the camera's order,
     across the handover; the other shared camera keeps flowing."""
     cams = {c.split("-")[0]: c for c in world.cameras}
-    tc1, transit = cams["tc1"], world.cameras[cams["tc1"]][0]
+    tc1 = cams["tc1"]
     incident = f"inc-catch-up-{world.police}"
     backlog = range(100_000, 100_000 + 3 * CATCH_UP_LAG)
     async with (
@@ -162,13 +173,7 @@ async def test_a_backlog_is_caught_up_apart_and_handed_back_in_order(
         frame_pump(kafka_bootstrap, world),
     ):
         await _share_then_stop_the_worker(kafka_bootstrap, world, tmp_path, shared, incident)
-        async with Publisher(
-            kafka_bootstrap,
-            client_id="policy-test-backlog",
-            placement=placement(world.config.cameras),
-        ) as publisher:
-            for sequence in backlog:
-                await publisher.publish_frame(frame(transit, tc1, sequence))
+        await _publish_backlog(kafka_bootstrap, world, tc1, backlog)
         restarted = now_us()
         second = WorkerProcess(world, tmp_path, "after-backlog")
         try:
@@ -229,7 +234,7 @@ async def test_a_rebalance_mid_catch_up_neither_loses_nor_repeats_a_frame(
     backlog's camera stays with the first worker or moves to the second depends on the slots
     the group hands out; either way it is read again from where it was committed."""
     cams = {c.split("-")[0]: c for c in world.cameras}
-    tc1, transit = cams["tc1"], world.cameras[cams["tc1"]][0]
+    tc1 = cams["tc1"]
     incident = f"inc-rebalance-{world.police}"
     backlog = range(100_000, 100_000 + REBALANCE_BACKLOG)
     topic, partition = placement(world.config.cameras).source(tc1) or ("", -1)
@@ -239,13 +244,7 @@ async def test_a_rebalance_mid_catch_up_neither_loses_nor_repeats_a_frame(
         frame_pump(kafka_bootstrap, world),
     ):
         await _share_then_stop_the_worker(kafka_bootstrap, world, tmp_path, shared, incident)
-        async with Publisher(
-            kafka_bootstrap,
-            client_id="policy-test-rebalance",
-            placement=placement(world.config.cameras),
-        ) as publisher:
-            for sequence in backlog:
-                await publisher.publish_frame(frame(transit, tc1, sequence))
+        await _publish_backlog(kafka_bootstrap, world, tc1, backlog)
         first = WorkerProcess(world, tmp_path, "catching-up")
         second: WorkerProcess | None = None
         try:
