@@ -7,7 +7,9 @@ Measures, in one run on the local stack:
   machine's load drifts); target >= 0.8 of raw. The mjpeg profile is the fair comparison (no
   re-encoding: the I/O path); h264 is CPU-bound and its encoding cost is reported apart;
 - the client CPU seconds per GB archived of both paths (target: the archiver <= 1.5 times the
-  raw PUTs), from /proc;
+  raw PUTs), from /proc, the archiver's by thread role, and beside them what a plain librdkafka
+  consumer (librdkafka's defaults) spends reading the same backlog: the floor of the reading;
+- one uncounted warm-up round first (a fresh broker compiles for its first rounds);
 - measured as on separate hosts: MinIO and Kafka (every thread) are pinned to one CPU, this
   process (the archiver, the raw PUT client) to another, and the services' affinity restored
   at the end; the benchmark refuses to run on fewer than 2 CPUs;
@@ -38,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 
@@ -53,12 +56,13 @@ from consumers.archive.store import archiver_client
 from infra.local import stack
 from infra.local.settings import REPO_ROOT, Connection, StackSettings
 from producers.publisher import Publisher
-from runtime import connection
+from runtime import connection, kafka_clients
 from runtime.identity import act_as_admin
 from schemas.config import ArchiveProfile
 from schemas.placement import Placement
 from schemas.records import Frame, FrameEncoding
 from schemas.storage import archive_bucket
+from schemas.topics import frames_topic
 from tests.integration.archive_support import provision_operator, read_manifests
 
 CLIP = REPO_ROOT.parent / "shared" / "data" / "pedestrians-720p.avi"
@@ -233,6 +237,32 @@ def raw_puts(
     return time.monotonic() - started
 
 
+def plain_read(conn: Connection, operator: str, partitions: int, expected: int) -> float:
+    """Seconds a plain librdkafka consumer (librdkafka's defaults; partitions assigned, no
+    group join) takes to read the backlog from the start: the floor of reading the frames,
+    which the archiver pays before any of its own work."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": conn.kafka_bootstrap,
+            "group.id": f"bench-plain-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            **kafka_clients.librdkafka_security(),
+        }
+    )
+    topic = frames_topic(operator)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+    read = 0
+    started = time.monotonic()
+    try:
+        while read < expected:
+            read += sum(1 for m in consumer.consume(500, 1.0) if m.error() is None)
+    finally:
+        elapsed = time.monotonic() - started
+        consumer.close()
+    return elapsed
+
+
 async def remove_operator(conn: Connection, root: Minio, operator: str) -> None:
     """Delete a round's topics and bucket: each round stores about 0.9 GB (Kafka and MinIO),
     which would otherwise pile up in the dev stack run after run."""
@@ -373,7 +403,9 @@ def thread_table(ours: list[Measured]) -> list[str]:
     return rows
 
 
-def cpu_table(raws: list[Measured], ours: list[Measured], cores: tuple[int, int]) -> list[str]:
+def cpu_table(
+    raws: list[Measured], ours: list[Measured], reads: list[Measured], cores: tuple[int, int]
+) -> list[str]:
     """Where the machine's time went, medians over the rounds (CPU seconds per backlog)."""
     services, client = cores
     rows = [
@@ -381,7 +413,11 @@ def cpu_table(raws: list[Measured], ours: list[Measured], cores: tuple[int, int]
         f"| CPU {services} busy (services) | CPU {client} busy (client) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for label, rounds in (("raw PUTs", raws), ("archiver", ours)):
+    for label, rounds in (
+        ("raw PUTs", raws),
+        ("archiver", ours),
+        ("plain librdkafka consumer of the backlog (defaults; reading alone)", reads),
+    ):
         cells = [
             statistics.median(r.cpu.processes.get(name, 0.0) for r in rounds)
             for name in ("MinIO", "Kafka", "client")
@@ -415,6 +451,7 @@ async def throughput_rounds(
     client_cpus = {cores[1]}
     ours: list[Measured] = []
     raws: list[Measured] = []
+    reads: list[Measured] = []
     objects: list[tuple[bytes, bytes]] = []
     operator = ""
     for round_ in range(-WARM_UP_ROUNDS, rounds):
@@ -432,6 +469,10 @@ async def throughput_rounds(
         elapsed, _ = await archive_backlog(conn, operator, sent, meter, client_cpus)
         stored = await asyncio.to_thread(stored_objects, root, operator)
         archived = Measured(sent, _size(stored), elapsed, _result(meter))
+        meter = CpuMeter(pids)
+        meter.start()
+        read_s = await asyncio.to_thread(plain_read, conn, operator, cameras, sent)
+        reading = Measured(sent, _size(stored), read_s, meter.stop())
         if raw is None:
             objects = stored
             raw = await raw_round(conn, operator, objects, sent, CpuMeter(pids))
@@ -443,6 +484,7 @@ async def throughput_rounds(
         if round_ >= 0:
             ours.append(archived)
             raws.append(raw)
+            reads.append(reading)
     services_cpu, client_cpu = cores
     lines = [
         f"Archiver on a backlog of {cameras * per_camera} frames ({cameras} cameras, "
@@ -466,7 +508,7 @@ async def throughput_rounds(
         "",
         "Where the machine's time went (CPU seconds over the same intervals, from /proc, medians):",
         "",
-        *cpu_table(raws, ours, cores),
+        *cpu_table(raws, ours, reads, cores),
         "",
         "The archiver's client CPU by thread (from /proc, medians):",
         "",
